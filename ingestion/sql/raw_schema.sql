@@ -1,0 +1,225 @@
+-- The raw layer: what the loaders write and dbt's sources read (schema `raw`).
+-- Idempotent: applied before every load by ingestion.warehouse.ensure_raw_schema().
+-- Column names here are the contract between ingestion/ and dbt_project/: add, never rename.
+
+create schema if not exists raw;
+
+-- Projects registry (config/projects.yml), replaced whole on every load.
+create table if not exists raw.projects (
+    project_id              text primary key,
+    name                    text not null,
+    keys                    text[] not null,
+    timezone                text not null,
+    currency                text not null,
+    facebook_ad_account_ids text[] not null,
+    conversion_events       text[] not null,
+    revenue_property        text not null,
+    retention_days          integer not null,
+    funnels                 jsonb not null,
+    loaded_at               timestamptz not null default now()
+);
+
+create table if not exists raw.project_keys (
+    key        text primary key,
+    project_id text not null
+);
+
+create table if not exists raw.project_conversion_events (
+    project_id text not null,
+    event_name text not null,
+    primary key (project_id, event_name)
+);
+
+create table if not exists raw.project_funnel_steps (
+    project_id             text not null,
+    funnel_name            text not null,
+    step_number            integer not null,
+    step_event             text not null,
+    conversion_window_days integer not null,
+    primary key (project_id, funnel_name, step_number)
+);
+
+create table if not exists raw.project_ad_accounts (
+    project_id    text not null,
+    ad_account_id text primary key
+);
+
+-- One row per file version the event loader has seen.
+create table if not exists raw.load_manifest (
+    load_id           bigserial primary key,
+    source_path       text not null,
+    checksum          text not null,
+    size_bytes        bigint not null,
+    version           integer not null default 1,
+    status            text not null,          -- running | loaded | failed
+    lines_total       bigint,
+    lines_loaded      bigint,
+    lines_duplicate   bigint,
+    lines_quarantined bigint,
+    error             text,
+    started_at        timestamptz not null default now(),
+    finished_at       timestamptz
+);
+create unique index if not exists load_manifest_checksum_loaded
+    on raw.load_manifest (checksum) where status = 'loaded';
+
+-- Events of every SDK shape, mapped to one set of typed columns; one row per (project, message).
+create table if not exists raw.events (
+    project_id        text not null,
+    message_id        text not null,
+    source_shape      text not null,          -- segment | mobile | server | tracker
+    event_type        text,                   -- segment `type`, tracker/server `event_type`
+    event_name        text not null,
+    is_page_view      boolean not null,
+    is_identify       boolean not null,
+    is_scroll         boolean not null,
+    is_click          boolean not null,
+    cta_label         text,
+    anonymous_id      text not null,
+    user_id           text,
+    client_session_id text,
+    event_at          timestamptz not null,   -- skew-corrected event time (UTC)
+    client_event_at   timestamptz,            -- the time the client sent, before correction
+    sent_at           timestamptz,
+    received_at       timestamptz,
+    page_url          text,
+    page_path         text,
+    page_title        text,
+    page_referrer     text,
+    user_agent        text,
+    ip                text,                   -- truncated: IPv4 /24, IPv6 /48
+    locale            text,
+    timezone          text,
+    screen_width      integer,
+    screen_height     integer,
+    scroll_pct        numeric,
+    platform          text,
+    channel           text,
+    library_name      text,
+    library_version   text,
+    utm_source        text,
+    utm_medium        text,
+    utm_campaign      text,
+    utm_content       text,
+    utm_term          text,
+    utm_id            text,
+    utm_campaign_id   text,
+    utm_adset_id      text,
+    utm_ad_id         text,
+    utm_placement     text,
+    fbclid            text,
+    revenue           numeric,                -- the project's revenue_property, when numeric
+    properties        jsonb,
+    traits            jsonb,
+    payload           jsonb not null,         -- the original line, IP truncated
+    load_id           bigint not null,
+    line_number       bigint not null,
+    loaded_at         timestamptz not null default now(),
+    primary key (project_id, message_id)
+);
+create index if not exists events_loaded_at on raw.events (loaded_at);
+
+-- Lines that could not be loaded, with the reason.
+create table if not exists raw.quarantine (
+    quarantine_id bigserial primary key,
+    load_id       bigint not null,
+    source_path   text not null,
+    line_number   bigint not null,
+    raw_text      text not null,             -- NUL and invalid UTF-8 escaped
+    reason        text not null,             -- a code: invalid_json, unknown_project, ...
+    message       text not null,
+    project_id    text,
+    loaded_at     timestamptz not null default now(),
+    unique (load_id, line_number)
+);
+
+-- Facebook (Meta Marketing API or Ads Manager CSV).
+create table if not exists raw.facebook_ad_accounts (
+    ad_account_id text primary key,           -- digits, without `act_`
+    name          text,
+    currency      text,
+    timezone_name text,
+    pulled_at     timestamptz not null default now()
+);
+
+create table if not exists raw.facebook_campaigns (
+    campaign_id   text primary key,
+    ad_account_id text not null,
+    name          text,
+    status        text,
+    objective     text,
+    created_time  timestamptz,
+    updated_time  timestamptz,
+    pulled_at     timestamptz not null default now()
+);
+
+create table if not exists raw.facebook_adsets (
+    adset_id      text primary key,
+    ad_account_id text not null,
+    campaign_id   text,
+    name          text,
+    status        text,
+    created_time  timestamptz,
+    updated_time  timestamptz,
+    pulled_at     timestamptz not null default now()
+);
+
+create table if not exists raw.facebook_ads (
+    ad_id         text primary key,
+    ad_account_id text not null,
+    campaign_id   text,
+    adset_id      text,
+    name          text,
+    status        text,
+    url_tags      text,                       -- the creative's url_tags, for UTM matching
+    created_time  timestamptz,
+    updated_time  timestamptz,
+    pulled_at     timestamptz not null default now()
+);
+
+-- Ad-level daily insights, one row per (account, ad, day); numbers exactly as Meta's strings.
+create table if not exists raw.facebook_insights (
+    ad_account_id       text not null,
+    date_start          date not null,        -- the ad account's day
+    date_stop           date not null,
+    campaign_id         text,
+    campaign_name       text,
+    adset_id            text,
+    adset_name          text,
+    ad_id               text not null,
+    ad_name             text,
+    spend               numeric(18, 2) not null,
+    impressions         bigint not null,
+    clicks              bigint not null,
+    reach               bigint,
+    actions             jsonb,                -- [{"action_type", "value"}], as returned
+    action_values       jsonb,
+    account_currency    text,
+    attribution_windows text not null,        -- e.g. 7d_click,1d_view
+    source              text not null,        -- api | csv
+    pulled_at           timestamptz not null default now(),
+    primary key (ad_account_id, ad_id, date_start)
+);
+
+-- The same with placement breakdowns: never summed with raw.facebook_insights.
+create table if not exists raw.facebook_insights_placement (
+    ad_account_id       text not null,
+    date_start          date not null,
+    date_stop           date not null,
+    campaign_id         text,
+    adset_id            text,
+    ad_id               text not null,
+    publisher_platform  text not null,
+    platform_position   text not null,
+    spend               numeric(18, 2) not null,
+    impressions         bigint not null,
+    clicks              bigint not null,
+    reach               bigint,
+    actions             jsonb,
+    action_values       jsonb,
+    account_currency    text,
+    attribution_windows text not null,
+    source              text not null,
+    pulled_at           timestamptz not null default now(),
+    primary key (ad_account_id, ad_id, date_start, publisher_platform, platform_position)
+);

@@ -1,0 +1,77 @@
+"""Shared fixtures: a throwaway warehouse database on every server under test.
+
+`warehouse_dsn` runs a test once on the embedded PostgreSQL 18 (started for the session in a
+temporary BEACON_HOME) and once more on the server named by `BEACON_TEST_DSN` when it is set
+(CI points it at PostgreSQL 15). Each test gets a new, empty database, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ingestion.postgres import EmbeddedServer, with_database
+
+SERVERS = ["embedded", "external"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+    server = EmbeddedServer(tmp_path_factory.mktemp("beacon-home"), free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def server_dsns(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Admin DSNs (database `postgres`) of the servers under test, started lazily."""
+    return {}
+
+
+def _admin_dsn(name: str, request: pytest.FixtureRequest, cache: dict[str, str]) -> str:
+    if name not in cache:
+        if name == "external":
+            external = os.environ.get("BEACON_TEST_DSN")
+            if not external:
+                pytest.skip("BEACON_TEST_DSN is not set")
+            cache[name] = with_database(external, "postgres")
+        else:
+            server = request.getfixturevalue("embedded_server")
+            cache[name] = server.url("postgres")
+    return cache[name]
+
+
+@pytest.fixture(params=SERVERS)
+def warehouse_dsn(request: pytest.FixtureRequest, server_dsns: dict[str, str]) -> Iterator[str]:
+    """A DSN to a fresh, empty database on one of the servers under test."""
+    admin = _admin_dsn(request.param, request, server_dsns)
+    name = f"beacon_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    yield with_database(admin, name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "warehouse_dsn" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ingestion.errors import BeaconError
+from ingestion.postgres import EmbeddedServer, redact
+from tests.conftest import free_port
+
+
+def test_embedded_server_starts_reuses_and_stops(tmp_path: Path) -> None:
+    server = EmbeddedServer(tmp_path / "home", free_port())
+    dsn = server.start()
+    try:
+        pid = (server.data_dir / "postmaster.pid").read_text().split()[0]
+        assert server.start() == dsn  # a second start reuses the running server
+        assert (server.data_dir / "postmaster.pid").read_text().split()[0] == pid
+        with psycopg.connect(dsn) as conn:
+            version = conn.execute("show server_version_num").fetchone()[0]
+            assert int(version) >= 180000
+            assert conn.execute("select current_database()").fetchone()[0] == "beacon"
+        # psql accepts the same DSN
+        out = subprocess.run(["psql", dsn, "-tAc", "select 41 + 1"], capture_output=True,
+                             text=True, check=True).stdout
+        assert out.strip() == "42"
+    finally:
+        assert server.stop() is True
+    assert server.is_running() is False
+    assert server.stop() is False
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(dsn, connect_timeout=2)
+
+
+def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        server = EmbeddedServer(tmp_path / "home", busy.getsockname()[1])
+        with pytest.raises(BeaconError, match=r"port \d+ is in use"):
+            server.start()
+
+
+def test_unwritable_home_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    server = EmbeddedServer(blocker / "home", free_port())
+    with pytest.raises(BeaconError, match="is not writable"):
+        server.start()
+
+
+def test_redact_hides_the_password() -> None:
+    assert redact("postgresql://bob:s3cret@db:5432/w") == "postgresql://bob:***@db:5432/w"
+    assert redact("postgresql://bob@db/w") == "postgresql://bob@db/w"
