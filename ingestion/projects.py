@@ -126,8 +126,13 @@ def project_by_key(projects: list[Project]) -> dict[str, Project]:
 def write_projects(conn: psycopg.Connection, projects: list[Project]) -> None:
     """Replace the registry tables in one transaction."""
     with conn.transaction():
-        for table in ("projects", "project_keys", "project_conversion_events",
-                      "project_funnel_steps", "project_ad_accounts"):
+        for table in (
+            "projects",
+            "project_keys",
+            "project_conversion_events",
+            "project_funnel_steps",
+            "project_ad_accounts",
+        ):
             conn.execute(f"delete from raw.{table}")
         with conn.cursor() as cur:
             cur.executemany(
@@ -135,12 +140,27 @@ def write_projects(conn: psycopg.Connection, projects: list[Project]) -> None:
                 " facebook_ad_account_ids, conversion_events, revenue_property, retention_days,"
                 " funnels) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [
-                    (p.project_id, p.name, list(p.keys), p.timezone, p.currency,
-                     list(p.facebook_ad_account_ids), list(p.conversion_events),
-                     p.revenue_property, p.retention_days,
-                     json.dumps([{"name": f.name, "steps": list(f.steps),
-                                  "conversion_window_days": f.conversion_window_days}
-                                 for f in p.funnels]))
+                    (
+                        p.project_id,
+                        p.name,
+                        list(p.keys),
+                        p.timezone,
+                        p.currency,
+                        list(p.facebook_ad_account_ids),
+                        list(p.conversion_events),
+                        p.revenue_property,
+                        p.retention_days,
+                        json.dumps(
+                            [
+                                {
+                                    "name": f.name,
+                                    "steps": list(f.steps),
+                                    "conversion_window_days": f.conversion_window_days,
+                                }
+                                for f in p.funnels
+                            ]
+                        ),
+                    )
                     for p in projects
                 ],
             )
@@ -154,8 +174,12 @@ def write_projects(conn: psycopg.Connection, projects: list[Project]) -> None:
             )
             cur.executemany(
                 "insert into raw.project_funnel_steps values (%s, %s, %s, %s, %s)",
-                [(p.project_id, f.name, n, step, f.conversion_window_days)
-                 for p in projects for f in p.funnels for n, step in enumerate(f.steps, 1)],
+                [
+                    (p.project_id, f.name, n, step, f.conversion_window_days)
+                    for p in projects
+                    for f in p.funnels
+                    for n, step in enumerate(f.steps, 1)
+                ],
             )
             cur.executemany(
                 "insert into raw.project_ad_accounts values (%s, %s)",

@@ -24,8 +24,9 @@ def test_embedded_server_starts_reuses_and_stops(tmp_path: Path) -> None:
             assert int(version) >= 180000
             assert conn.execute("select current_database()").fetchone()[0] == "beacon"
         # psql accepts the same DSN
-        out = subprocess.run(["psql", dsn, "-tAc", "select 41 + 1"], capture_output=True,
-                             text=True, check=True).stdout
+        out = subprocess.run(
+            ["psql", dsn, "-tAc", "select 41 + 1"], capture_output=True, text=True, check=True
+        ).stdout
         assert out.strip() == "42"
     finally:
         assert server.stop() is True

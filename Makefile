@@ -1,0 +1,42 @@
+# Beacon: `make demo` runs the whole pipeline on sample data; `make test` runs the test suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo dev test lint format bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/beacon demo
+
+dev: install
+	$(BIN)/beacon db start
+	DAGSTER_HOME="$$($(BIN)/python -c 'from orchestration.runner import dagster_home; print(dagster_home())')" \
+		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/beacon bench --events $${EVENTS:-1000000}
+
+clean:
+	-$(BIN)/beacon db stop
+	rm -rf .beacon target dbt_project/target data

@@ -1,0 +1,1 @@
+"""Everything Dagster and the `beacon` command line: thin wiring of ingestion/ and dbt."""

@@ -1,0 +1,27 @@
+"""Asset keys of the raw layer: `["raw", table]`, the same keys dagster-dbt gives dbt sources."""
+
+from __future__ import annotations
+
+from dagster import AssetKey
+
+
+def raw(table: str) -> AssetKey:
+    return AssetKey(["raw", table])
+
+
+PROJECT_TABLES = (
+    "projects",
+    "project_keys",
+    "project_conversion_events",
+    "project_funnel_steps",
+    "project_ad_accounts",
+)
+EVENT_TABLES = ("events", "quarantine", "load_manifest")
+FACEBOOK_TABLES = (
+    "facebook_insights",
+    "facebook_insights_placement",
+    "facebook_ads",
+    "facebook_adsets",
+    "facebook_campaigns",
+    "facebook_ad_accounts",
+)

@@ -1,0 +1,1 @@
+"""One module per `beacon` command group."""

@@ -1,0 +1,186 @@
+"""`beacon bench`: the speed targets of SPEC 8, measured against baselines of the same run.
+
+Steps, all on a scratch database `beacon_bench` of the warehouse server:
+1. generate N events over D days, plus one more day for the incremental run;
+2. the floor: `zcat FILE | psql -c "COPY ..."` of the same files into a one-column jsonb table;
+3. ingestion with the real loader, in a child process whose peak RSS is sampled;
+4. a whole build of all marts (full refresh), then a build with nothing new (fixed overhead);
+5. the extra day loaded, then an incremental build.
+Writes `bench/results/latest.json` and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psutil
+
+from ingestion.config import REPO_ROOT, Settings
+from ingestion.postgres import connection, embedded_bin_path, warehouse_dsn, with_database
+from orchestration.commands.progress import say
+
+BENCH_DB = "beacon_bench"
+FLOOR_COPY = (
+    "COPY bench_floor(payload) FROM STDIN WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')"
+)
+
+
+def main(args: argparse.Namespace) -> int:
+    from ingestion.sample_data import generate
+
+    settings = Settings.from_env()
+    work = settings.home / "bench" / f"{args.events}x{args.days}"
+    if not (work / "summary.json").exists():
+        say(f"generating {args.events:,} events over {args.days} days ...")
+        generate(work, events=args.events, days=args.days, seed=7, progress=say)
+        generate(
+            work / "extra", events=args.events, days=args.days, seed=7, extra_days=1, progress=say
+        )
+    summary = json.loads((work / "summary.json").read_text())
+    dsn = _fresh_database(warehouse_dsn(settings))
+    env = _bench_env(dsn, work, summary)
+
+    history_files = sorted((work / "landing").rglob("*.ndjson.gz"))
+    lines = sum(_count_lines(f) for f in history_files)
+    say(f"floor: zcat | psql COPY of {len(history_files)} files, {lines:,} lines ...")
+    floor_s = _floor(dsn, history_files)
+
+    say("ingestion: the Beacon loader ...")
+    ingest_s, peak_mb = _timed_child(["ingest", "events", "--landing", str(work / "landing")], env)
+    say("whole build (full refresh) ...")
+    full_s, _ = _timed_child(["build", "--full-refresh"], env)
+    say("build with nothing new (fixed overhead) ...")
+    fixed_s, _ = _timed_child(["build"], env)
+    say("one more day: load, then incremental build ...")
+    _timed_child(["ingest", "events", "--landing", str(work / "extra" / "landing")], env)
+    incremental_s, _ = _timed_child(["build"], env)
+
+    report = {
+        "events": args.events,
+        "days": args.days,
+        "lines": lines,
+        "floor_s": round(floor_s, 2),
+        "floor_events_per_s": round(lines / floor_s),
+        "ingest_s": round(ingest_s, 2),
+        "ingest_events_per_s": round(lines / ingest_s),
+        "ingest_vs_floor": round(floor_s / ingest_s, 3),
+        "ingest_peak_rss_mb": round(peak_mb),
+        "full_build_s": round(full_s, 2),
+        "fixed_overhead_s": round(fixed_s, 2),
+        "incremental_build_s": round(incremental_s, 2),
+        "incremental_vs_full": round(incremental_s / full_s, 3),
+        "machine": _machine(dsn),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.out / f"{args.events}.json").write_text(json.dumps(report, indent=2) + "\n")
+    table = markdown_table(report)
+    (args.out / "latest.md").write_text(table)
+    print(table)
+    return 0
+
+
+def markdown_table(report: dict) -> str:
+    rows = [
+        ("events", f"{report['events']:,}", ""),
+        ("floor (zcat | psql COPY)", f"{report['floor_events_per_s']:,} ev/s", ""),
+        (
+            "ingestion",
+            f"{report['ingest_events_per_s']:,} ev/s",
+            f"{report['ingest_vs_floor']:.2f} of floor (target >= 0.70)",
+        ),
+        ("ingestion peak RSS", f"{report['ingest_peak_rss_mb']} MB", "target < 500 MB"),
+        ("whole build", f"{report['full_build_s']} s", "target < 60 s at 1M, < 360 s at 10M"),
+        ("build with nothing new", f"{report['fixed_overhead_s']} s", "fixed overhead"),
+        (
+            "incremental build (+1 day)",
+            f"{report['incremental_build_s']} s",
+            f"{report['incremental_vs_full']:.2f} of whole (target < 0.40 at 1M, < 0.15 at 10M)",
+        ),
+    ]
+    lines = ["| measure | value | against target |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines) + f"\n\nMachine: {report['machine']}\n"
+
+
+def _fresh_database(server_dsn: str) -> str:
+    with connection(with_database(server_dsn, "postgres"), autocommit=True) as conn:
+        conn.execute(f"drop database if exists {BENCH_DB} with (force)")
+        conn.execute(f"create database {BENCH_DB}")
+    return with_database(server_dsn, BENCH_DB)
+
+
+def _bench_env(dsn: str, work: Path, summary: dict) -> dict[str, str]:
+    last = datetime.fromisoformat(summary["end_date"]) + timedelta(days=2)
+    return {
+        **os.environ,
+        "WAREHOUSE_DSN": dsn,
+        "BEACON_PROJECTS_FILE": str(work / "projects.yml"),
+        "BEACON_NOW": last.replace(tzinfo=UTC).isoformat(),
+        "DAGSTER_HOME": str(work / "dagster"),
+    }
+
+
+def _count_lines(path: Path) -> int:
+    with gzip.open(path, "rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+def _floor(dsn: str, files: list[Path]) -> float:
+    psql = str(embedded_bin_path() / "psql")
+    with connection(dsn, autocommit=True) as conn:
+        conn.execute("drop table if exists bench_floor")
+        conn.execute("create table bench_floor (payload jsonb)")
+    started = time.perf_counter()
+    for path in files:
+        command = (f"zcat {shlex.quote(str(path))} | {psql} {shlex.quote(dsn)}"
+                   f" -q -v ON_ERROR_STOP=1 -c {shlex.quote(FLOOR_COPY)}")
+        subprocess.run(["bash", "-o", "pipefail", "-c", command], check=True)
+    elapsed = time.perf_counter() - started
+    with connection(dsn, autocommit=True) as conn:
+        conn.execute("drop table bench_floor")
+    return elapsed
+
+
+def _timed_child(beacon_args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Run `beacon ARGS` in a child process; wall seconds and peak RSS (MB, with its children)."""
+    command = [sys.executable, "-m", "orchestration.cli", *beacon_args]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, env=env, cwd=REPO_ROOT)
+    watched = psutil.Process(child.pid)
+    peak = 0
+    while child.poll() is None:
+        try:
+            family = [watched, *watched.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in family if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    if child.returncode != 0:
+        from ingestion.errors import BeaconError
+
+        raise BeaconError(f"bench step `beacon {' '.join(beacon_args)}` failed")
+    return elapsed, peak / 1e6
+
+
+def _machine(dsn: str) -> str:
+    with connection(dsn) as conn:
+        server = conn.execute("show server_version").fetchone()[0]
+    memory_gb = psutil.virtual_memory().total / 2**30
+    return (
+        f"{platform.machine()}, {psutil.cpu_count()} cores, {memory_gb:.0f} GB, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"PostgreSQL {server}"
+    )

@@ -1,0 +1,45 @@
+"""The one Dagster code location of Beacon (workspace.yaml and `[tool.dagster]` load `defs`)."""
+
+from dagster import Definitions
+from dagster_dbt import DbtCliResource
+
+from orchestration.assets.dbt import dbt_models
+from orchestration.assets.events import event_files, events_retention
+from orchestration.assets.facebook import facebook_ads
+from orchestration.assets.projects import projects_registry
+from orchestration.checks import freshness_checks, freshness_sensor, own_checks
+from orchestration.dbt_project import beacon_dbt
+from orchestration.jobs import all_jobs
+from orchestration.resources import (
+    GraphApiResource,
+    LandingResource,
+    ProjectsRegistryResource,
+    WarehouseResource,
+)
+from orchestration.schedules import all_schedules
+from orchestration.sensors import new_event_files_sensor
+
+
+def default_resources() -> dict:
+    """Resources configured from the environment; tests pass their own to `build_defs`."""
+    return {
+        "warehouse": WarehouseResource(),
+        "projects_registry": ProjectsRegistryResource(),
+        "landing": LandingResource(),
+        "graph_api": GraphApiResource(),
+        "dbt": DbtCliResource(project_dir=beacon_dbt),
+    }
+
+
+def build_defs(resources: dict | None = None) -> Definitions:
+    return Definitions(
+        assets=[projects_registry, event_files, events_retention, facebook_ads, dbt_models],
+        asset_checks=[*own_checks, *freshness_checks],
+        jobs=all_jobs,
+        schedules=all_schedules,
+        sensors=[new_event_files_sensor, freshness_sensor],
+        resources={**default_resources(), **(resources or {})},
+    )
+
+
+defs = build_defs()

@@ -1,0 +1,66 @@
+"""Dagster resources: thin wrappers that build the plain-Python clients from configuration.
+
+Each resource's defaults come from the environment (SPEC 2), so the same definitions serve
+`dagster dev`, `beacon` and tests; tests swap in their own values (another DSN, a fake API).
+"""
+
+from __future__ import annotations
+
+from dagster import ConfigurableResource
+
+from ingestion.config import Settings
+from ingestion.postgres import warehouse_dsn
+from ingestion.projects import Project, load_projects
+
+
+class WarehouseResource(ConfigurableResource):
+    """The PostgreSQL warehouse: `dsn`, else WAREHOUSE_DSN, else the embedded server."""
+
+    dsn: str | None = None
+
+    def get_dsn(self) -> str:
+        return self.dsn or warehouse_dsn()
+
+
+class ProjectsRegistryResource(ConfigurableResource):
+    """The projects registry file (BEACON_PROJECTS_FILE by default)."""
+
+    path: str | None = None
+
+    def load(self) -> list[Project]:
+        from pathlib import Path
+
+        return load_projects(Path(self.path) if self.path else Settings.from_env().projects_file)
+
+
+class LandingResource(ConfigurableResource):
+    """Where event files land (BEACON_LANDING_DIR by default)."""
+
+    path: str | None = None
+
+    def get_path(self):
+        from pathlib import Path
+
+        return Path(self.path) if self.path else Settings.from_env().landing_dir
+
+
+class GraphApiResource(ConfigurableResource):
+    """The Meta Marketing API; the token is read from META_ACCESS_TOKEN, never stored."""
+
+    base_url: str | None = None
+    api_version: str | None = None
+    access_token: str | None = None
+
+    def client(self):
+        from ingestion.errors import BeaconError
+        from ingestion.facebook_ads.client import GraphApiClient
+
+        settings = Settings.from_env()
+        token = self.access_token or settings.meta_access_token
+        if not token:
+            raise BeaconError("META_ACCESS_TOKEN is not set: Facebook insights need a token")
+        return GraphApiClient(
+            self.base_url or settings.meta_graph_url,
+            self.api_version or settings.meta_api_version,
+            token,
+        )

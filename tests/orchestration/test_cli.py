@@ -1,0 +1,121 @@
+"""The `beacon` command as a user runs it: real subprocesses, real servers, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import free_port
+
+
+def beacon(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("BEACON_", "WAREHOUSE_", "META_"))
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**clean, **(env or {})},
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("beacon: error:") and fragment in lines[0], lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_db_start_reuse_url_stop(tmp_path: Path) -> None:
+    env = {"BEACON_HOME": str(tmp_path / "home"), "BEACON_DB_PORT": str(free_port())}
+    started = beacon("db", "start", env=env)
+    assert started.returncode == 0, started.stderr
+    try:
+        assert "started" in started.stderr
+        again = beacon("db", "start", env=env)
+        assert again.returncode == 0 and "already running" in again.stderr
+        url = beacon("db", "url", env=env).stdout.strip()
+        assert url == f"postgresql://postgres@127.0.0.1:{env['BEACON_DB_PORT']}/beacon"
+        with psycopg.connect(url) as conn:
+            assert conn.execute("select current_database()").fetchone()[0] == "beacon"
+        exports = beacon("db", "env", env=env).stdout
+        assert f"export BEACON_PGPORT='{env['BEACON_DB_PORT']}'" in exports
+        assert "export BEACON_PGDATABASE='beacon'" in exports
+    finally:
+        stopped = beacon("db", "stop", env=env)
+    assert stopped.returncode == 0 and "stopped" in stopped.stderr
+    assert_one_line_error(beacon("db", "url", env=env), "not running")
+
+
+def test_warehouse_dsn_overrides_the_embedded_server(warehouse_dsn: str, tmp_path: Path) -> None:
+    env = {"WAREHOUSE_DSN": warehouse_dsn, "BEACON_HOME": str(tmp_path / "unused")}
+    result = beacon("db", "url", env=env)
+    assert result.returncode == 0 and result.stdout.strip() == warehouse_dsn
+    assert beacon("db", "start", env=env).returncode == 0
+    assert not (tmp_path / "unused" / "pgdata").exists()  # no embedded server was started
+    sql = beacon("db", "psql", env=env)  # stdin is empty: psql connects and exits
+    assert sql.returncode == 0, sql.stderr
+
+
+def test_bad_dsn_is_one_line(tmp_path: Path) -> None:
+    env = {"WAREHOUSE_DSN": f"postgresql://nobody:hunter2@127.0.0.1:{free_port()}/nowhere"}
+    result = beacon("db", "start", env=env)
+    assert_one_line_error(result, "cannot connect to the warehouse")
+    assert "hunter2" not in result.stderr
+
+
+def test_port_in_use_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = beacon(
+            "db", "start", env={"BEACON_HOME": str(tmp_path), "BEACON_DB_PORT": str(port)}
+        )
+    assert_one_line_error(result, f"port {port} is in use")
+
+
+def test_unwritable_home_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = beacon(
+        "db",
+        "start",
+        env={"BEACON_HOME": str(blocker / "home"), "BEACON_DB_PORT": str(free_port())},
+    )
+    assert_one_line_error(result, "is not writable")
+
+
+def test_missing_projects_file_is_one_line(warehouse_dsn: str, tmp_path: Path) -> None:
+    result = beacon(
+        "ingest",
+        "events",
+        env={
+            "WAREHOUSE_DSN": warehouse_dsn,
+            "BEACON_PROJECTS_FILE": str(tmp_path / "nope.yml"),
+            "BEACON_LANDING_DIR": str(tmp_path),
+        },
+    )
+    assert_one_line_error(result, "nope.yml not found")
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["ingest", "facebook", "--since", "2026-02-01", "--until", "2026-01-01"], "is after"),
+        (["sample-data", "--events", "0"], "must be a positive integer"),
+    ],
+)
+def test_bad_arguments_are_rejected(args: list[str], fragment: str, tmp_path: Path) -> None:
+    result = beacon(*args, env={"BEACON_HOME": str(tmp_path)})
+    assert result.returncode != 0
+    assert fragment in result.stderr and "Traceback" not in result.stderr
