@@ -223,3 +223,13 @@ create table if not exists raw.facebook_insights_placement (
     pulled_at           timestamptz not null default now(),
     primary key (ad_account_id, ad_id, date_start, publisher_platform, platform_position)
 );
+
+-- Load times of the registry's child tables (dbt source freshness); added after the first
+-- release, so existing warehouses get them by ALTER. write_projects() leaves them to the default.
+alter table raw.project_keys add column if not exists loaded_at timestamptz not null default now();
+alter table raw.project_conversion_events
+    add column if not exists loaded_at timestamptz not null default now();
+alter table raw.project_funnel_steps
+    add column if not exists loaded_at timestamptz not null default now();
+alter table raw.project_ad_accounts
+    add column if not exists loaded_at timestamptz not null default now();
