@@ -225,11 +225,22 @@ create table if not exists raw.facebook_insights_placement (
 );
 
 -- Load times of the registry's child tables (dbt source freshness); added after the first
--- release, so existing warehouses get them by ALTER. write_projects() leaves them to the default.
-alter table raw.project_keys add column if not exists loaded_at timestamptz not null default now();
-alter table raw.project_conversion_events
-    add column if not exists loaded_at timestamptz not null default now();
-alter table raw.project_funnel_steps
-    add column if not exists loaded_at timestamptz not null default now();
-alter table raw.project_ad_accounts
-    add column if not exists loaded_at timestamptz not null default now();
+-- release, so existing warehouses get them by ALTER, only when missing (an ALTER takes an
+-- exclusive lock even when it has nothing to do). write_projects() leaves them to the default.
+do $$
+declare
+    child text;
+begin
+    foreach child in array array['project_keys', 'project_conversion_events',
+                                 'project_funnel_steps', 'project_ad_accounts'] loop
+        if not exists (
+            select 1 from information_schema.columns
+            where table_schema = 'raw' and table_name = child and column_name = 'loaded_at'
+        ) then
+            execute format(
+                'alter table raw.%I add column loaded_at timestamptz not null default now()', child
+            );
+        end if;
+    end loop;
+end
+$$;
