@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo dev test lint format bench clean
+.PHONY: install browser-deps demo dev test lint format bench clean
 
 install: $(STAMP)
 
@@ -22,7 +22,13 @@ dev: install
 	DAGSTER_HOME="$$($(BIN)/python -c 'from orchestration.runner import dagster_home; print(dagster_home())')" \
 		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-test: install
+# The browser test drives Debian's Chromium; install it when we can (root with apt-get).
+browser-deps:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "chromium is not installed: the browser test will be skipped"
+
+test: install browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -p no:cacheprovider
 

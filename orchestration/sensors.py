@@ -27,5 +27,9 @@ def new_event_files_sensor(
     files = pending_files(warehouse.get_dsn(), landing.get_path())
     if not files:
         return SkipReason("no new event files")
+    key = file_set_key(files)
+    if key == context.cursor:  # this set already has its run (it may still be loading)
+        return SkipReason(f"a run for these {len(files)} file(s) was already requested")
+    context.update_cursor(key)
     context.log.info(f"{len(files)} new event file(s)")
-    return RunRequest(run_key=file_set_key(files), tags={"beacon/new_files": str(len(files))})
+    return RunRequest(run_key=key, tags={"beacon/new_files": str(len(files))})
