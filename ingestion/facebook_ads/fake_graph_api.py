@@ -141,8 +141,8 @@ class FakeGraphApi:
         self.stop()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="fake-graph-api")
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True, name="fake-graph-api")
         self._thread.start()
 
     def serve_forever(self) -> None:
@@ -407,6 +407,7 @@ def _decode_cursor(cursor: str | None) -> int:
 def _handler_for(api: FakeGraphApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes
 
         def do_GET(self) -> None:
             self._serve("GET")
