@@ -94,7 +94,8 @@ class InsightStage:
                 for row in batch:
                     copy.write_row(self._values(row, columns))
         except psycopg.errors.UniqueViolation as exc:
-            detail = (exc.diag.message_detail or "").removeprefix("Key ")
+            detail = (exc.diag.message_detail or "").removeprefix("Key ").removesuffix(
+                " already exists.")
             kind = "placement row" if placement else "row"
             raise BeaconError(f"the same insights {kind} arrived twice: {detail}") from None
 
