@@ -62,6 +62,8 @@ create table if not exists raw.load_manifest (
 );
 create unique index if not exists load_manifest_checksum_loaded
     on raw.load_manifest (checksum) where status = 'loaded';
+-- The file's modification time: with path and size, a cheap "already loaded?" pre-check.
+alter table raw.load_manifest add column if not exists file_mtime timestamptz;
 
 -- Events of every SDK shape, mapped to one set of typed columns; one row per (project, message).
 create table if not exists raw.events (

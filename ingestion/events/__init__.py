@@ -1,0 +1,8 @@
+"""Event ingestion: landing `.ndjson[.gz]` files of four SDK shapes into the raw layer.
+
+Modules: `landing` (finding files), `reader` (streaming lines), `shapes` (detecting and
+mapping each shape), `validation` (quarantine reason codes and typed readers), `web` (IP,
+URL and UTM details), `chunk` (one chunk of lines to COPY rows), `copy_format`, `workers`
+(mapping on other cores), `manifest` (what was loaded), `loader` (the public entry
+points), `retention`.
+"""

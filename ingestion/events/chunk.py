@@ -1,0 +1,172 @@
+"""One chunk of lines in, COPY rows for events and quarantine out (runs in worker processes).
+
+Every line ends in exactly one place: an event row, a duplicate of an earlier line of the
+same chunk (duplicates against the database are found later, by the insert), or a
+quarantine row. Nothing here touches the database, so it can run on another core.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import orjson
+
+from ingestion.events import validation as v
+from ingestion.events.copy_format import (
+    NULL,
+    SCALAR_COLUMNS,
+    escape_json,
+    quarantine_row,
+    raw_text,
+    scalar_fields,
+)
+from ingestion.events.reader import OVERSIZE_KEPT_BYTES, LineChunk
+from ingestion.events.shapes import MAPPERS, Mapped, detect_shape
+from ingestion.events.validation import Rejected
+from ingestion.projects import Project, project_by_key
+
+FUTURE_TOLERANCE = timedelta(days=1)
+_KEY_FIELDS = ("write_key", "project_key", "api_key", "public_key")
+
+
+@dataclass(frozen=True)
+class ChunkContext:
+    """What every chunk of one file needs; sent once to each worker."""
+
+    load_id: int
+    source_path: str
+    projects: tuple[Project, ...]
+    now: datetime
+    max_line_bytes: int
+
+
+@dataclass
+class ChunkResult:
+    lines: int = 0
+    events: bytes = b""
+    staged: int = 0
+    duplicates: int = 0
+    quarantine: bytes = b""
+    quarantined: int = 0
+    reasons: Counter = field(default_factory=Counter)
+
+
+class ChunkMapper:
+    def __init__(self, context: ChunkContext):
+        self.context = context
+        self.by_key = project_by_key(list(context.projects))
+        self.latest = context.now + FUTURE_TOLERANCE
+        self.oldest = {p.project_id: context.now - timedelta(days=p.retention_days)
+                       for p in context.projects}
+
+    def map_chunk(self, chunk: LineChunk) -> ChunkResult:
+        """Map a chunk's lines (complete lines; the last one may lack its newline)."""
+        if chunk.oversize:
+            return self._oversize(chunk)
+        first_line = chunk.first_line
+        lines = chunk.data.split(b"\n")
+        if lines[-1] == b"":
+            lines.pop()
+        result = ChunkResult(lines=len(lines))
+        events: list[bytes] = []
+        quarantine: list[bytes] = []
+        seen: set[tuple[str, str]] = set()
+        tail_format = f"\t{self.context.load_id}\t%d\n"
+        for number, line in enumerate(lines, first_line):
+            try:
+                mapped = self.map_line(line, number == 1)
+            except Rejected as rejected:
+                quarantine.append(self.quarantine(number, line, rejected))
+                result.reasons[rejected.reason] += 1
+                continue
+            key = (mapped.project.project_id, mapped.message_id)
+            if key in seen:
+                result.duplicates += 1
+                continue
+            seen.add(key)
+            events.append(self.event_row(mapped, tail_format % number))
+        result.events = b"".join(events)
+        result.staged = len(events)
+        result.quarantine = b"".join(quarantine)
+        result.quarantined = len(quarantine)
+        return result
+
+    def _oversize(self, chunk: LineChunk) -> ChunkResult:
+        rejected = Rejected(v.OVERSIZE_LINE, self._oversize_message(chunk.oversize))
+        row = self.quarantine(chunk.first_line, chunk.data, rejected)
+        return ChunkResult(lines=1, quarantine=row, quarantined=1,
+                           reasons=Counter({v.OVERSIZE_LINE: 1}))
+
+    def _oversize_message(self, size: int) -> str:
+        return (f"line of {size} bytes exceeds the limit of {self.context.max_line_bytes}"
+                f" (raw text keeps the first {OVERSIZE_KEPT_BYTES} bytes)")
+
+    def map_line(self, line: bytes, first_of_file: bool) -> Mapped:
+        if len(line) > self.context.max_line_bytes:
+            raise Rejected(v.OVERSIZE_LINE, self._oversize_message(len(line)))
+        if first_of_file and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]  # a UTF-8 byte-order mark, as some editors write
+        try:
+            event = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise _unreadable(line, exc) from None
+        if not isinstance(event, dict):
+            raise Rejected(v.NOT_AN_OBJECT, f"a JSON {v.describe(event)}, not an object")
+        if b"\\u0000" in line and v.contains_nul(event):
+            raise Rejected(v.NUL_CHARACTER, "a string holds \\u0000")
+        shape = detect_shape(event)
+        if shape is None:
+            raise Rejected(v.UNKNOWN_SHAPE, f"keys match no shape: {sorted(event)[:8]}")
+        mapped = MAPPERS[shape](event, self.by_key)
+        if mapped.event_at > self.latest:
+            raise Rejected(v.TIME_IN_FUTURE, f"event time {mapped.event_at} is after {self.latest}")
+        oldest = self.oldest[mapped.project.project_id]
+        if mapped.event_at < oldest:
+            raise Rejected(v.TIME_TOO_OLD, f"event time {mapped.event_at} is before {oldest}"
+                           f" ({mapped.project.retention_days} days of retention)")
+        return mapped
+
+    def event_row(self, mapped: Mapped, tail: str) -> bytes:
+        columns = mapped.columns
+        columns["message_id"] = mapped.message_id
+        scalars = scalar_fields([columns.get(name) for name in SCALAR_COLUMNS])
+        properties = NULL.encode() if mapped.properties is None else escape_json(
+            orjson.dumps(mapped.properties))
+        traits = NULL.encode() if mapped.traits is None else escape_json(orjson.dumps(mapped.traits))
+        return b"\t".join((scalars.encode(), properties, traits,
+                           escape_json(orjson.dumps(mapped.payload)) + tail.encode()))
+
+    def quarantine(self, number: int, line: bytes, rejected: Rejected) -> bytes:
+        kept = line[:OVERSIZE_KEPT_BYTES] if rejected.reason == v.OVERSIZE_LINE else line
+        return quarantine_row(self.context.load_id, self.context.source_path, number,
+                              raw_text(kept.removesuffix(b"\r")), rejected.reason,
+                              rejected.message,
+                              None if kept is not line else self._project_hint(line))
+
+    def _project_hint(self, line: bytes) -> str | None:
+        """The project of a rejected line when its key is readable (for per-project review)."""
+        try:
+            event = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(event, dict):
+            return None
+        for key_field in _KEY_FIELDS:
+            key = event.get(key_field)
+            if isinstance(key, str) and key in self.by_key:
+                return self.by_key[key].project_id
+        return None
+
+
+def _unreadable(line: bytes, exc: orjson.JSONDecodeError) -> Rejected:
+    if b"\x00" in line:
+        return Rejected(v.NUL_CHARACTER, "the line holds a NUL byte")
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return Rejected(v.INVALID_UTF8, f"not UTF-8: {bad.reason} at byte {bad.start}")
+    if not line.strip():
+        return Rejected(v.EMPTY_LINE, "the line is empty")
+    return Rejected(v.INVALID_JSON, f"not JSON: {exc}")

@@ -1,0 +1,66 @@
+"""Rows in PostgreSQL's COPY text format: tab-separated, `\\N` for null, backslash escapes.
+
+Values are escaped once here, so nothing a line holds (tabs, backslashes, newlines inside
+strings, quotes) can shift a column. NUL cannot be escaped in COPY text: lines holding one
+are quarantined before they get here, and raw text is made NUL-free by `raw_text`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingestion.events.web import UTM_PARAMETERS
+
+# The columns the loader writes, in COPY order (`loaded_at` keeps its default).
+SCALAR_COLUMNS = (
+    "project_id", "message_id", "source_shape", "event_type", "event_name",
+    "is_page_view", "is_identify", "is_scroll", "is_click", "cta_label",
+    "anonymous_id", "user_id", "client_session_id",
+    "event_at", "client_event_at", "sent_at", "received_at",
+    "page_url", "page_path", "page_title", "page_referrer",
+    "user_agent", "ip", "locale", "timezone", "screen_width", "screen_height", "scroll_pct",
+    "platform", "channel", "library_name", "library_version",
+    *UTM_PARAMETERS,
+    "revenue",
+)
+EVENT_COLUMNS = (*SCALAR_COLUMNS, "properties", "traits", "payload", "load_id", "line_number")
+QUARANTINE_COLUMNS = (
+    "load_id", "source_path", "line_number", "raw_text", "reason", "message", "project_id",
+)
+
+NULL = "\\N"
+_SPECIAL = re.compile(r"[\\\t\n\r]")
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def escape(value: str) -> str:
+    """One text value, escaped for COPY text format."""
+    return value.translate(_ESCAPES) if _SPECIAL.search(value) else value
+
+
+def escape_json(document: bytes) -> bytes:
+    """Compact JSON for COPY: only backslashes need doubling (no raw tab, CR or LF in it)."""
+    return document.replace(b"\\", b"\\\\") if b"\\" in document else document
+
+
+def scalar_fields(values: list[str | None]) -> str:
+    """Tab-joined scalar values; the escape check runs once over the whole row."""
+    present = [value for value in values if value is not None]
+    if _SPECIAL.search("".join(present)):
+        return "\t".join(NULL if value is None else escape(value) for value in values)
+    return "\t".join(NULL if value is None else value for value in values)
+
+
+def raw_text(line: bytes) -> str:
+    """A line as storable text: invalid UTF-8 as `\\xNN`, NUL as `\\x00`."""
+    return line.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+
+
+def quarantine_row(
+    load_id: int, source_path: str, line_number: int, raw: str, reason: str, message: str,
+    project_id: str | None,
+) -> bytes:
+    fields = [str(load_id), escape(source_path), str(line_number), escape(raw), reason,
+              escape(message.replace("\x00", "\\x00")),
+              NULL if project_id is None else escape(project_id)]
+    return ("\t".join(fields) + "\n").encode()

@@ -1,0 +1,61 @@
+"""Web details of an event: IP truncation, the path and the UTM parameters of a page URL."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import unquote_plus, urlsplit
+
+# Query parameters copied into their own columns (SPEC 3.2), in column order.
+UTM_PARAMETERS = (
+    "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "utm_id",
+    "utm_campaign_id", "utm_adset_id", "utm_ad_id", "utm_placement", "fbclid",
+)
+_UTM_SET = frozenset(UTM_PARAMETERS)
+
+
+def truncate_ip(value: str) -> str | None:
+    """IPv4 to its /24, IPv6 to its /48 network address; None when it is not an address.
+
+    An unreadable value is dropped rather than kept, since it may still identify someone
+    (e.g. an `X-Forwarded-For` list).
+    """
+    head, dot, last = value.rpartition(".")
+    if dot and last.isdigit() and ":" not in head:
+        parts = head.split(".")
+        if len(parts) == 3 and all(p.isdigit() and int(p) <= 255 for p in parts) and int(last) <= 255:
+            return f"{int(parts[0])}.{int(parts[1])}.{int(parts[2])}.0"
+        return None
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+def path_of(url: str) -> str | None:
+    """The path of a URL (`/` for a bare host), None when it cannot be split."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    return path or "/"
+
+
+def utm_of(url: str | None) -> dict[str, str]:
+    """The UTM (and fbclid) parameters of a URL's query string; the first of repeats wins."""
+    if not url:
+        return {}
+    _, question, rest = url.partition("?")
+    if not question:
+        return {}
+    query = rest.partition("#")[0]
+    found: dict[str, str] = {}
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if name in _UTM_SET and name not in found and value:
+            if "%" in value or "+" in value:
+                decoded = unquote_plus(value)
+                value = value if "\x00" in decoded else decoded  # %00: keep it encoded
+            found[name] = value
+    return found

@@ -1,0 +1,80 @@
+"""Mapping chunks on the other core: worker processes map, the loader process copies.
+
+Results come back in file order, and at most a few chunks are in flight, so memory stays
+flat however large the file is. Small files are mapped in-process: starting workers would
+cost more than it saves.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+
+from ingestion.events.chunk import ChunkContext, ChunkMapper, ChunkResult
+from ingestion.events.reader import LineChunk
+
+IN_FLIGHT_PER_WORKER = 2
+_worker_mapper: ChunkMapper | None = None
+
+
+def default_workers() -> int:
+    """One per core: PostgreSQL's backend shares the machine, so no more than that."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def _map_in_worker(context: ChunkContext, chunk: LineChunk) -> ChunkResult:
+    global _worker_mapper
+    if _worker_mapper is None or _worker_mapper.context != context:
+        _worker_mapper = ChunkMapper(context)
+    return _worker_mapper.map_chunk(chunk)
+
+
+class ChunkPool:
+    """A pool of mapping processes, started on first use and reused across files."""
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers if workers is not None else default_workers()
+        self._executor: ProcessPoolExecutor | None = None
+
+    def map(
+        self, context: ChunkContext, chunks: Iterable[LineChunk], parallel: bool
+    ) -> Iterator[tuple[LineChunk, ChunkResult]]:
+        """(chunk, result) pairs in input order."""
+        if not parallel or self.workers <= 1:
+            mapper = ChunkMapper(context)
+            for chunk in chunks:
+                yield chunk, mapper.map_chunk(chunk)
+            return
+        executor = self._start()
+        pending: deque[tuple[LineChunk, Future[ChunkResult]]] = deque()
+        limit = self.workers * IN_FLIGHT_PER_WORKER
+        for chunk in chunks:
+            pending.append((chunk, executor.submit(_map_in_worker, context, chunk)))
+            if len(pending) >= limit:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            # spawn, not fork: the loader may run inside a threaded process (Dagster).
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn")
+            )
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> ChunkPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
