@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from ingestion.config import Settings
 from ingestion.facebook_ads.date_ranges import DateRange
 from ingestion.facebook_ads.graph_errors import (
     AsyncJobFailedError,
@@ -120,6 +121,15 @@ class GraphApiClient:
         self.timeout = timeout
         self._rng = rng or random.Random()
         protect_logs(access_token)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> GraphApiClient:
+        """A client for `META_GRAPH_URL`, `META_API_VERSION` and `META_ACCESS_TOKEN`."""
+        if not settings.meta_access_token:
+            raise GraphApiError("META_ACCESS_TOKEN is not set: create a token with the ads_read"
+                                " permission (a system user's, for schedules) and set it")
+        return cls(settings.meta_graph_url, settings.meta_api_version,
+                   settings.meta_access_token, **options)
 
     def __repr__(self) -> str:  # never the token
         return f"GraphApiClient({self.base_url!r}, {self.api_version!r})"

@@ -44,16 +44,21 @@ def sync_ad_account(
     until: date,
     *,
     include_placements: bool = True,
+    include_dimensions: bool = True,
 ) -> SyncSummary:
-    """Pull `since..until` (inclusive, the account's days) and replace those days."""
+    """Pull `since..until` (inclusive, the account's days) and replace those days.
+
+    `include_dimensions=False` skips the campaigns/ad sets/ads edges (the account node is
+    always read), for callers that run many single-day partitions and pull them once.
+    """
     account_id = str(ad_account_id).removeprefix("act_")
     span = DateRange(since, until)
     with connection(dsn, autocommit=True) as conn:
         ensure_raw_schema(conn)
         node = client.ad_account(account_id)  # first call: a bad token fails before any work
-        campaigns = list(client.campaigns(account_id))
-        adsets = list(client.adsets(account_id))
-        ads = list(client.ads(account_id))
+        campaigns, adsets, ads = (
+            (list(client.campaigns(account_id)), list(client.adsets(account_id)),
+             list(client.ads(account_id))) if include_dimensions else ([], [], []))
         stage = InsightStage(conn, attribution_windows=",".join(client.attribution_windows),
                              source="api")
         stage.add(_checked(client.insights(account_id, since, until), account_id, span,

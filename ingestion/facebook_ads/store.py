@@ -195,8 +195,10 @@ def _upsert(conn: psycopg.Connection, table: str, key: str, rows: list[dict[str,
              values=sql.SQL(", ").join(sql.Placeholder() * len(columns)),
              key=sql.Identifier(key), action=action)
     unique = {row[key]: row for row in rows}  # an edge listing an object twice: keep the last
+    # In key order, so concurrent loads (parallel partitions) lock rows in the same order.
+    values = [tuple(unique[k][c] for c in columns) for k in sorted(unique)]
     with conn.cursor() as cur:
-        cur.executemany(statement, [tuple(row[c] for c in columns) for row in unique.values()])
+        cur.executemany(statement, values)
     return len(unique)
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import random
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
+from ingestion.config import Settings
 from ingestion.facebook_ads.client import (
     INSIGHT_FIELDS,
     GraphApiClient,
@@ -238,3 +240,14 @@ def test_backoff_is_capped_exponential_with_jitter() -> None:
 def test_account_ids_must_be_digits(client: GraphApiClient) -> None:
     with pytest.raises(GraphApiError, match="must be digits"):
         client.ad_account("act_12x")
+
+
+def test_client_from_settings(fake_api: FakeGraphApi) -> None:
+    settings = Settings.from_env()
+    with pytest.raises(GraphApiError, match="META_ACCESS_TOKEN is not set"):
+        GraphApiClient.from_settings(replace(settings, meta_access_token=None))
+    client = GraphApiClient.from_settings(
+        replace(settings, meta_access_token=TOKEN, meta_graph_url=fake_api.url,
+                meta_api_version="v22.0"), sleep=lambda s: None)
+    assert client.ad_account("1001")["name"] == "Account 1001"
+    assert fake_api.requests[-1].path == "/v22.0/act_1001"

@@ -176,7 +176,8 @@ def test_ninety_days_run_as_async_jobs_and_match_to_the_cent(
 
 
 def test_sync_projects_covers_every_account_and_the_restatement_window(
-    warehouse_dsn: str, client: GraphApiClient, accounts: dict[str, dict[str, Any]],
+    warehouse_dsn: str, client: GraphApiClient, fake_api: FakeGraphApi,
+    accounts: dict[str, dict[str, Any]],
 ) -> None:
     projects = [Project("shop", "Shop", ("k1",), facebook_ad_account_ids=("1001",)),
                 Project("blog", "Blog", ("k2",), facebook_ad_account_ids=("2002",)),
@@ -196,6 +197,12 @@ def test_sync_projects_covers_every_account_and_the_restatement_window(
     (one,) = sync_projects(warehouse_dsn, client, projects[:1], day, day, restatement_days=1,
                            include_placements=False)
     assert (one.since, one.until, one.rows) == (day, day, 3)
+    asked = len(fake_api.requests)
+    lean = sync_ad_account(warehouse_dsn, client, "1001", day, day, include_placements=False,
+                           include_dimensions=False)
+    assert [r.path.rsplit("/", 1)[-1] for r in fake_api.requests[asked:]] == \
+        ["act_1001", "insights"]
+    assert (lean.rows, lean.ads) == (3, 0)
     with pytest.raises(BeaconError, match="restatement_days must be at least 1"):
         sync_projects(warehouse_dsn, client, projects, day, day, restatement_days=0)
 
