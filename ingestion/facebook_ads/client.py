@@ -3,7 +3,7 @@ ad-level daily insights.
 
 Paging follows `paging.next` to the end. Ranges longer than `async_threshold_days` run as
 async report runs (POST, poll, read), and a run that fails or times out is split in two and
-retried, down to single days. Transient and throttling errors are retried with capped
+retried, down to single days; a shorter range Meta refuses as too large runs async too. Transient and throttling errors are retried with capped
 exponential backoff and jitter; usage headers slow the client down before Meta blocks it.
 Token (190) and permission (10, 200-299) errors fail at once. The token is sent as the
 `access_token` parameter, and stripped from every URL this module logs or raises.
@@ -29,6 +29,7 @@ from ingestion.facebook_ads.graph_errors import (
     AsyncJobFailedError,
     GraphApiError,
     GraphErrorInfo,
+    TooMuchDataError,
     error_for,
 )
 from ingestion.facebook_ads.redaction import protect_logs, scrub, strip_secrets
@@ -162,7 +163,7 @@ class GraphApiClient:
         params = self.insights_params(span, placements=placements)
         if span.days > self.async_threshold_days:
             return self._insights_async(ad_account_id, span, params)
-        return self._paged(self._url(f"{_act(ad_account_id)}/insights"), params)
+        return self._insights_sync(ad_account_id, span, params)
 
     def insights_params(self, span: DateRange, *, placements: bool) -> dict[str, str]:
         """The query for one insights request, every choice explicit (Meta's defaults drift)."""
@@ -178,6 +179,22 @@ class GraphApiClient:
         if placements:
             params["breakdowns"] = ",".join(PLACEMENT_BREAKDOWNS)
         return params
+
+    def _insights_sync(
+        self, ad_account_id: str, span: DateRange, params: dict[str, str]
+    ) -> Iterator[dict[str, Any]]:
+        """Paged GETs; if Meta finds the request too large before any row came back, the
+        same range runs as an async report instead (after rows, that would repeat them)."""
+        returned = False
+        try:
+            for row in self._paged(self._url(f"{_act(ad_account_id)}/insights"), params):
+                returned = True
+                yield row
+        except TooMuchDataError as exc:
+            if returned:
+                raise
+            log.warning("%s; running act_%s %s as an async report", exc, ad_account_id, span)
+            yield from self._insights_async(ad_account_id, span, params)
 
     # --- async report runs --------------------------------------------------------------
 

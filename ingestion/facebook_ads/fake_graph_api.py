@@ -26,7 +26,8 @@ Fixtures: one JSON file per ad account, `<fixtures_dir>/act_<account_id>.json`:
                             "platform_position"]}
 
 Knobs for tests (all thread-safe, effective from the next request): `throttle`, `set_usage`,
-`fail_request`, `expire_token`, `deny_account`, `restate_on_pull`, `fail_async_jobs`; what
+`fail_request`, `expire_token`, `deny_account`, `restate_on_pull`, `refuse_as_too_large`,
+`fail_async_jobs`; what
 was asked is in `requests` (without the token) and `jobs`.
 
 Standalone: `python -m ingestion.facebook_ads.fake_graph_api --fixtures DIR --port N
@@ -107,6 +108,7 @@ class _Knobs:
     restate_factor: Decimal = Decimal("1")
     restate_drop_ads: frozenset[str] = frozenset()
     async_failures: list[str] = field(default_factory=list)  # outcomes of the next runs
+    too_much_data: int = 0
 
 
 class FakeGraphApi:
@@ -198,6 +200,12 @@ class FakeGraphApi:
             k.restate_from_pull, k.restate_factor = pull, Decimal(str(factor))
             k.restate_drop_ads = frozenset(drop_ad_ids)
 
+    def refuse_as_too_large(self, times: int = 1) -> None:
+        """The next `times` synchronous insights GETs answer Meta's code 1 "Please reduce
+        the amount of data you're asking for"."""
+        with self._lock:
+            self._knobs.too_much_data = times
+
     def fail_async_jobs(self, times: int = 1, *, stall: bool = False) -> None:
         """The next `times` report runs end as "Job Failed" (or, with `stall`, stay
         "Job Running" forever, for the client's timeout)."""
@@ -267,6 +275,10 @@ class FakeGraphApi:
             raise _GraphError(400, k.throttle_code, "There have been too many calls from this"
                               " ad-account. Wait a bit and try again.", subcode=2446079,
                               headers=headers)
+        if edge == "insights" and method == "GET" and k.too_much_data > 0:
+            k.too_much_data -= 1
+            raise _GraphError(500, 1, "Please reduce the amount of data you're asking for,"
+                              " then retry your request", subcode=99)
         fixture = self.accounts[account_id]
         if edge is None:
             return _select(fixture["account"], params.get("fields"), keep=("id",))

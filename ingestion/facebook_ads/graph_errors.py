@@ -49,10 +49,16 @@ class GraphErrorInfo:
         return self.code in THROTTLING_CODES
 
     @property
+    def asks_for_less_data(self) -> bool:
+        """Code 1 "Please reduce the amount of data you're asking for": the same request
+        would fail again; a smaller one, or an async report run, will not."""
+        return self.code == 1 and "reduce the amount of data" in self.message.lower()
+
+    @property
     def is_transient(self) -> bool:
         """Worth retrying: a throttle, a temporary failure, a 5xx without a known fatal code,
         or no answer at all (`status` 0: connection refused, reset or timed out)."""
-        if self.is_token_error or self.is_permission_error:
+        if self.is_token_error or self.is_permission_error or self.asks_for_less_data:
             return False
         return (self.is_throttling or self.code in TRANSIENT_CODES or self.status >= 500
                 or self.status == 0)
@@ -91,6 +97,10 @@ class PermissionDeniedError(GraphApiError):
     """Codes 10 and 200-299: the token's user or app may not read this object."""
 
 
+class TooMuchDataError(GraphApiError):
+    """Meta refused a synchronous request as too large."""
+
+
 class AsyncJobFailedError(GraphApiError):
     """An async report run ended as failed or skipped, or did not finish in time."""
 
@@ -103,6 +113,9 @@ def error_for(info: GraphErrorInfo, where: str) -> GraphApiError:
             "create a new token and set META_ACCESS_TOKEN",
             info,
         )
+    if info.asks_for_less_data:
+        return TooMuchDataError(f"Graph API request {where} asks for too much data:"
+                                f" {info.describe()}", info)
     if info.is_permission_error:
         return PermissionDeniedError(
             f"the Meta access token may not read {where} ({info.describe()}): "

@@ -251,3 +251,14 @@ def test_client_from_settings(fake_api: FakeGraphApi) -> None:
                 meta_api_version="v22.0"), sleep=lambda s: None)
     assert client.ad_account("1001")["name"] == "Account 1001"
     assert fake_api.requests[-1].path == "/v22.0/act_1001"
+
+
+def test_a_request_refused_as_too_large_runs_as_an_async_report(
+    client: GraphApiClient, fake_api: FakeGraphApi, sleeps: list[float],
+) -> None:
+    fake_api.refuse_as_too_large(1)
+    rows = list(client.insights("1001", JAN_1, JAN_28))
+    assert len(rows) == 96
+    assert [r.status for r in fake_api.requests][0] == 500
+    assert [(j.since, j.until) for j in fake_api.jobs.values()] == [("2024-01-01", "2024-01-28")]
+    assert sleeps == [5.0]  # a poll wait, no retry of the refused request

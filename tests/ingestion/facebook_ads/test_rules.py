@@ -43,6 +43,9 @@ def test_token_and_permission_errors_are_final(code: int, status: int, kind: typ
 
 
 def test_other_errors() -> None:
+    too_large = GraphErrorInfo.from_body(500, {"error": {
+        "code": 1, "message": "Please reduce the amount of data you're asking for, then retry"}})
+    assert too_large.asks_for_less_data and not too_large.is_transient
     assert not envelope(100).is_transient and not envelope(80015).is_transient
     assert GraphErrorInfo.from_body(502, "<html>bad gateway</html>").is_transient
     assert GraphErrorInfo(status=0, message="ConnectionError").is_transient
