@@ -12,7 +12,7 @@ import pytest
 
 from ingestion.errors import BeaconError
 from ingestion.facebook_ads.client import GraphApiClient
-from ingestion.facebook_ads.fake_graph_api import FakeGraphApi
+from ingestion.facebook_ads.fake_graph_api import FakeGraphApi, load_fixtures
 from ingestion.facebook_ads.graph_errors import AccessTokenError
 from ingestion.facebook_ads.loader import sync_ad_account, sync_projects
 from ingestion.projects import Project
@@ -232,3 +232,21 @@ def test_a_malformed_number_names_the_row(warehouse_dsn: str, tmp_path: Path) ->
                            r" more than 2 decimals"):
             sync_ad_account(warehouse_dsn, client, "3003", JAN_1, date(2024, 1, 2))
     assert stored(warehouse_dsn, "3003") == (0, 0)
+
+
+def test_whole_fixture_files_load_to_the_cent(
+    warehouse_dsn: str, client: GraphApiClient, fixtures_dir: Path,
+) -> None:
+    """Everything the fixture files hold, read back from disk, equals the raw tables."""
+    files = load_fixtures(fixtures_dir)
+    projects = [Project("p", "P", ("k",), facebook_ad_account_ids=tuple(files))]
+    summaries = sync_projects(warehouse_dsn, client, projects, date(2024, 1, 1),
+                              date(2024, 4, 9))  # 100 days: async report runs
+    for summary in summaries:
+        fixture = files[summary.ad_account_id]
+        assert stored(warehouse_dsn, summary.ad_account_id) == totals(fixture["insights"]) == \
+            (summary.rows, summary.spend)
+        assert stored(warehouse_dsn, summary.ad_account_id, "facebook_insights_placement") == \
+            totals(fixture["insights_placement"])
+    assert [(s.ad_account_id, s.rows, s.spend) for s in summaries] == [
+        ("1001", 343, Decimal("10322.62")), ("2002", 257, Decimal("7686.15"))]
