@@ -52,15 +52,15 @@ class GraphApiResource(ConfigurableResource):
     access_token: str | None = None
 
     def client(self):
-        from ingestion.errors import BeaconError
+        from dataclasses import replace
+
         from ingestion.facebook_ads.client import GraphApiClient
 
         settings = Settings.from_env()
-        token = self.access_token or settings.meta_access_token
-        if not token:
-            raise BeaconError("META_ACCESS_TOKEN is not set: Facebook insights need a token")
-        return GraphApiClient(
-            self.base_url or settings.meta_graph_url,
-            self.api_version or settings.meta_api_version,
-            token,
-        )
+        overrides = {
+            "meta_graph_url": self.base_url,
+            "meta_api_version": self.api_version,
+            "meta_access_token": self.access_token,
+        }
+        settings = replace(settings, **{k: v for k, v in overrides.items() if v})
+        return GraphApiClient.from_settings(settings)

@@ -8,7 +8,7 @@ from ingestion.events.loader import load_landing
 from ingestion.events.retention import delete_expired_events
 from ingestion.postgres import connection
 from orchestration.assets.keys import EVENT_TABLES, PROJECT_TABLES, raw
-from orchestration.assets.policies import INGESTION_RETRY
+from orchestration.assets.policies import INGESTION_RETRY, fail_fast_on_user_errors
 from orchestration.resources import LandingResource, ProjectsRegistryResource, WarehouseResource
 
 DESCRIPTIONS = {
@@ -39,9 +39,10 @@ def event_files(
     landing: LandingResource,
 ):
     dsn = warehouse.get_dsn()
-    summary = load_landing(
-        dsn, landing.get_path(), projects_registry.load(), progress=context.log.info
-    )
+    with fail_fast_on_user_errors():
+        summary = load_landing(
+            dsn, landing.get_path(), projects_registry.load(), progress=context.log.info
+        )
     with connection(dsn) as conn:
         totals = {
             t: conn.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in EVENT_TABLES
@@ -80,7 +81,8 @@ def event_files(
     retry_policy=INGESTION_RETRY,
 )
 def events_retention(warehouse: WarehouseResource, projects_registry: ProjectsRegistryResource):
-    deleted = delete_expired_events(warehouse.get_dsn(), projects_registry.load())
+    with fail_fast_on_user_errors():
+        deleted = delete_expired_events(warehouse.get_dsn(), projects_registry.load())
     return MaterializeResult(
         metadata={
             "deleted": sum(deleted.values()),

@@ -19,7 +19,7 @@ from dagster import (
 from ingestion.facebook_ads.loader import sync_projects
 from ingestion.postgres import connection
 from orchestration.assets.keys import FACEBOOK_TABLES, raw
-from orchestration.assets.policies import INGESTION_RETRY
+from orchestration.assets.policies import INGESTION_RETRY, fail_fast_on_user_errors
 from orchestration.partitions import facebook_daily
 from orchestration.resources import GraphApiResource, ProjectsRegistryResource, WarehouseResource
 
@@ -61,15 +61,16 @@ def facebook_ads(
     until: date = date.fromordinal(window.end.date().toordinal() - 1)  # end is exclusive
     dsn = warehouse.get_dsn()
     # The partitions are the window: the schedule asks for the trailing 28 of them.
-    summaries = sync_projects(
-        dsn,
-        graph_api.client(),
-        projects_registry.load(),
-        since,
-        until,
-        restatement_days=1,
-        progress=context.log.info,
-    )
+    with fail_fast_on_user_errors():
+        summaries = sync_projects(
+            dsn,
+            graph_api.client(),
+            projects_registry.load(),
+            since,
+            until,
+            restatement_days=1,
+            progress=context.log.info,
+        )
     with connection(dsn) as conn:
         totals = {
             t: conn.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in FACEBOOK_TABLES

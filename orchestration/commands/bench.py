@@ -144,8 +144,10 @@ def _floor(dsn: str, files: list[Path]) -> float:
         conn.execute("create table bench_floor (payload jsonb)")
     started = time.perf_counter()
     for path in files:
-        command = (f"zcat {shlex.quote(str(path))} | {psql} {shlex.quote(dsn)}"
-                   f" -q -v ON_ERROR_STOP=1 -c {shlex.quote(FLOOR_COPY)}")
+        command = (
+            f"zcat {shlex.quote(str(path))} | {psql} {shlex.quote(dsn)}"
+            f" -q -v ON_ERROR_STOP=1 -c {shlex.quote(FLOOR_COPY)}"
+        )
         subprocess.run(["bash", "-o", "pipefail", "-c", command], check=True)
     elapsed = time.perf_counter() - started
     with connection(dsn, autocommit=True) as conn:
