@@ -15,7 +15,6 @@ import orjson
 
 from ingestion.events import validation as v
 from ingestion.events.copy_format import (
-    NULL,
     SCALAR_COLUMNS,
     escape_json,
     quarantine_row,
@@ -77,6 +76,7 @@ class ChunkMapper:
         for number, line in enumerate(lines, first_line):
             try:
                 mapped = self.map_line(line, number == 1)
+                row = self.event_row(mapped, tail_format % number)
             except Rejected as rejected:
                 quarantine.append(self.quarantine(number, line, rejected))
                 result.reasons[rejected.reason] += 1
@@ -86,7 +86,7 @@ class ChunkMapper:
                 result.duplicates += 1
                 continue
             seen.add(key)
-            events.append(self.event_row(mapped, tail_format % number))
+            events.append(row)
         result.events = b"".join(events)
         result.staged = len(events)
         result.quarantine = b"".join(quarantine)
@@ -119,7 +119,10 @@ class ChunkMapper:
         shape = detect_shape(event)
         if shape is None:
             raise Rejected(v.UNKNOWN_SHAPE, f"keys match no shape: {sorted(event)[:8]}")
-        mapped = MAPPERS[shape](event, self.by_key)
+        try:
+            mapped = MAPPERS[shape](event, self.by_key)
+        except orjson.JSONEncodeError:  # the content id's serialisation
+            raise _too_deep() from None
         if mapped.event_at > self.latest:
             raise Rejected(v.TIME_IN_FUTURE, f"event time {mapped.event_at} is after {self.latest}")
         oldest = self.oldest[mapped.project.project_id]
@@ -132,11 +135,12 @@ class ChunkMapper:
         columns = mapped.columns
         columns["message_id"] = mapped.message_id
         scalars = scalar_fields([columns.get(name) for name in SCALAR_COLUMNS])
-        properties = NULL.encode() if mapped.properties is None else escape_json(
-            orjson.dumps(mapped.properties))
-        traits = NULL.encode() if mapped.traits is None else escape_json(orjson.dumps(mapped.traits))
-        return b"\t".join((scalars.encode(), properties, traits,
-                           escape_json(orjson.dumps(mapped.payload)) + tail.encode()))
+        try:
+            documents = [_json_field(mapped.properties), _json_field(mapped.traits),
+                         escape_json(orjson.dumps(mapped.payload))]
+        except orjson.JSONEncodeError:
+            raise _too_deep() from None
+        return b"\t".join((scalars.encode(), *documents)) + tail.encode()
 
     def quarantine(self, number: int, line: bytes, rejected: Rejected) -> bytes:
         kept = line[:OVERSIZE_KEPT_BYTES] if rejected.reason == v.OVERSIZE_LINE else line
@@ -160,6 +164,14 @@ class ChunkMapper:
         return None
 
 
+def _json_field(document: dict | None) -> bytes:
+    return b"\\N" if document is None else escape_json(orjson.dumps(document))
+
+
+def _too_deep() -> Rejected:
+    return Rejected(v.TOO_DEEP, "objects and arrays nested deeper than 254 levels")
+
+
 def _unreadable(line: bytes, exc: orjson.JSONDecodeError) -> Rejected:
     if b"\x00" in line:
         return Rejected(v.NUL_CHARACTER, "the line holds a NUL byte")
@@ -169,4 +181,6 @@ def _unreadable(line: bytes, exc: orjson.JSONDecodeError) -> Rejected:
         return Rejected(v.INVALID_UTF8, f"not UTF-8: {bad.reason} at byte {bad.start}")
     if not line.strip():
         return Rejected(v.EMPTY_LINE, "the line is empty")
+    if "depth" in str(exc) or "recursion" in str(exc).lower():
+        return _too_deep()
     return Rejected(v.INVALID_JSON, f"not JSON: {exc}")

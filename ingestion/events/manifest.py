@@ -52,18 +52,22 @@ def identify(path: Path) -> FileIdentity:
 
 def lock(conn: psycopg.Connection, checksum: str) -> None:
     """Wait for any other loader of the same content (a session lock: it dies with it)."""
-    conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", ("beacon.events:" + checksum,))
+    conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (_lock_name(checksum),))
 
 
 def unlock(conn: psycopg.Connection, checksum: str) -> None:
-    conn.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", ("beacon.events:" + checksum,))
+    conn.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (_lock_name(checksum),))
+
+
+def _lock_name(checksum: str) -> str:
+    return "beacon.events:" + checksum
 
 
 def close_interrupted(conn: psycopg.Connection, checksum: str) -> int:
     """Mark `running` rows of this content as failed; call only while holding its lock."""
     cur = conn.execute(
-        "update raw.load_manifest set status = 'failed', error = %s, finished_at = now()"
-        " where checksum = %s and status = 'running'",
+        "update raw.load_manifest set status = 'failed', error = %s,"
+        " finished_at = clock_timestamp() where checksum = %s and status = 'running'",
         (INTERRUPTED, checksum),
     )
     return cur.rowcount
@@ -100,15 +104,16 @@ def start(conn: psycopg.Connection, source_path: str, identity: FileIdentity, ve
 def finish(conn: psycopg.Connection, load_id: int, counts: Counts) -> None:
     conn.execute(
         "update raw.load_manifest set status = 'loaded', lines_total = %s, lines_loaded = %s,"
-        " lines_duplicate = %s, lines_quarantined = %s, finished_at = now() where load_id = %s",
+        " lines_duplicate = %s, lines_quarantined = %s, finished_at = clock_timestamp()"
+        " where load_id = %s",
         (counts.lines, counts.loaded, counts.duplicates, counts.quarantined, load_id),
     )
 
 
 def fail(conn: psycopg.Connection, load_id: int, error: str) -> None:
     conn.execute(
-        "update raw.load_manifest set status = 'failed', error = %s, finished_at = now()"
-        " where load_id = %s",
+        "update raw.load_manifest set status = 'failed', error = %s,"
+        " finished_at = clock_timestamp() where load_id = %s",
         (error[:2000], load_id),
     )
 

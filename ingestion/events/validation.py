@@ -8,6 +8,7 @@ Quarantine reason codes (stable: dbt models, alerts and people filter on them):
 - ``invalid_utf8``: the bytes are not UTF-8.
 - ``invalid_json``: not a JSON document.
 - ``not_an_object``: JSON, but not an object (an array, a string, ...).
+- ``too_deep``: objects and arrays nested deeper than the JSON tools handle (254 levels).
 - ``unknown_shape``: an object whose keys match none of the four SDK shapes.
 - ``unknown_project``: the shape's project key is missing or belongs to no project.
 - ``missing_time``: the shape's event time is absent or null.
@@ -38,6 +39,7 @@ NUL_CHARACTER = "nul_character"
 INVALID_UTF8 = "invalid_utf8"
 INVALID_JSON = "invalid_json"
 NOT_AN_OBJECT = "not_an_object"
+TOO_DEEP = "too_deep"
 UNKNOWN_SHAPE = "unknown_shape"
 UNKNOWN_PROJECT = "unknown_project"
 MISSING_TIME = "missing_time"
@@ -49,7 +51,7 @@ TIME_IN_FUTURE = "time_in_future"
 TIME_TOO_OLD = "time_too_old"
 
 REASONS = (
-    OVERSIZE_LINE, EMPTY_LINE, NUL_CHARACTER, INVALID_UTF8, INVALID_JSON, NOT_AN_OBJECT,
+    OVERSIZE_LINE, EMPTY_LINE, NUL_CHARACTER, INVALID_UTF8, INVALID_JSON, NOT_AN_OBJECT, TOO_DEEP,
     UNKNOWN_SHAPE, UNKNOWN_PROJECT, MISSING_TIME, INVALID_TIME, MISSING_IDENTITY,
     MISSING_EVENT_NAME, WRONG_TYPE, TIME_IN_FUTURE, TIME_TOO_OLD,
 )
@@ -117,8 +119,9 @@ def integer(value: object, field: str) -> int | None:
         number = int(value)
     if isinstance(number, float) and number.is_integer():
         number = int(number)
-    if isinstance(number, int) and not isinstance(number, bool) and -INT32_MAX <= number <= INT32_MAX:
-        return number
+    is_int = isinstance(number, int) and not isinstance(number, bool)
+    if is_int and -INT32_MAX <= number <= INT32_MAX:  # type: ignore[operator]
+        return number  # type: ignore[return-value]
     raise Rejected(WRONG_TYPE, f"{field} must be an integer, got {value!r:.60}")
 
 
@@ -185,12 +188,21 @@ def epoch_ms_time(value: object, field: str) -> datetime:
         raise Rejected(INVALID_TIME, f"{field} is out of range: {value!r:.60}") from None
 
 
-def contains_nul(value: object) -> bool:
-    """Whether any string (key or value) in a parsed JSON document holds U+0000."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any("\x00" in key or contains_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(contains_nul(item) for item in value)
+def contains_nul(document: object) -> bool:
+    """Whether any string (key or value) in a parsed JSON document holds U+0000.
+
+    Iterative: documents may nest deeper than Python's recursion limit.
+    """
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            if any("\x00" in key for key in value):
+                return True
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
     return False

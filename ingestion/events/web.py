@@ -22,7 +22,8 @@ def truncate_ip(value: str) -> str | None:
     head, dot, last = value.rpartition(".")
     if dot and last.isdigit() and ":" not in head:
         parts = head.split(".")
-        if len(parts) == 3 and all(p.isdigit() and int(p) <= 255 for p in parts) and int(last) <= 255:
+        octets = [*parts, last]
+        if len(parts) == 3 and all(p.isdigit() and int(p) <= 255 for p in octets):
             return f"{int(parts[0])}.{int(parts[1])}.{int(parts[2])}.0"
         return None
     try:

@@ -1,0 +1,174 @@
+"""Shape detection and the mapping of every shape to raw.events columns (SPEC 3.2)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from ingestion.events.chunk import ChunkContext, ChunkMapper
+from ingestion.events.shapes import detect_shape
+from ingestion.events.validation import Rejected
+from ingestion.events.web import truncate_ip, utm_of
+from tests.ingestion.events.samples import NOW, PROJECTS, line, mobile, segment, server, tracker
+
+
+@pytest.fixture
+def mapper() -> ChunkMapper:
+    return ChunkMapper(ChunkContext(1, "test.ndjson", tuple(PROJECTS), NOW, 100_000))
+
+
+def columns(mapper: ChunkMapper, event: dict) -> dict:
+    mapped = mapper.map_line(line(event), False)
+    return {**mapped.columns, "message_id": mapped.message_id,
+            "properties": mapped.properties, "traits": mapped.traits, "payload": mapped.payload}
+
+
+def test_segment_maps_every_column(mapper: ChunkMapper) -> None:
+    got = columns(mapper, segment())
+    expected = {
+        "project_id": "shop", "message_id": "m-1", "source_shape": "segment",
+        "event_type": "track", "event_name": "purchase", "is_page_view": "f",
+        "is_identify": "f", "is_scroll": "f", "is_click": "f", "cta_label": None,
+        "anonymous_id": "anon-1", "user_id": "user-1", "client_session_id": "cs-1",
+        "event_at": "2025-03-10T10:00:00+00:00", "client_event_at": "2025-03-10T10:00:00+00:00",
+        "sent_at": None, "received_at": None,
+        "page_url": "https://shop.test/cart?utm_source=fb&utm_ad_id=42&x=1",
+        "page_path": "/cart", "page_title": "Cart", "page_referrer": "https://google.com/",
+        "user_agent": "Mozilla/5.0 Firefox/120", "ip": "203.0.113.0", "locale": "fr-FR",
+        "timezone": "Europe/Paris", "screen_width": "1920", "screen_height": "1080",
+        "channel": "web", "library_name": "analytics.js", "library_version": "4.1",
+        "utm_source": "fb", "utm_ad_id": "42", "revenue": "19.5",
+        "properties": {"amount": 19.5, "label": "Buy now"}, "traits": {"plan": "pro"},
+    }
+    assert {key: got.get(key) for key in expected} == expected
+    assert got.get("utm_medium") is None and got.get("platform") is None
+    assert got["payload"]["context"]["ip"] == "203.0.113.0"  # truncated in the payload too
+
+
+def test_segment_clock_skew_uses_received_minus_client_delay(mapper: ChunkMapper) -> None:
+    # The client clock is an hour fast: it stamped 10:00:00 and sent 30 s later by its clock.
+    got = columns(mapper, segment(timestamp="2025-03-10T10:00:00Z",
+                                  sent_at="2025-03-10T10:00:30Z",
+                                  received_at="2025-03-10T09:00:40Z"))
+    assert got["event_at"] == "2025-03-10T09:00:10+00:00"
+    assert got["client_event_at"] == "2025-03-10T10:00:00+00:00"
+    assert got["sent_at"] == "2025-03-10T10:00:30+00:00"
+    assert got["received_at"] == "2025-03-10T09:00:40+00:00"
+    # Only one of the two: no correction.
+    got = columns(mapper, segment(sent_at="2025-03-10T10:00:30Z"))
+    assert got["event_at"] == "2025-03-10T10:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "page_view", "identify"),
+    [("page", "page_view", "t", "f"), ("screen", "page_view", "t", "f"),
+     ("identify", "identify", "f", "t"), ("track", "purchase", "f", "f")],
+)
+def test_segment_types(mapper: ChunkMapper, kind: str, name: str, page_view: str,
+                       identify: str) -> None:
+    got = columns(mapper, segment(type=kind))
+    assert (got["event_name"], got["is_page_view"], got["is_identify"], got["event_type"]) == (
+        name, page_view, identify, kind)
+
+
+def test_segment_identity_falls_back_to_user_id(mapper: ChunkMapper) -> None:
+    assert columns(mapper, segment(anonymous_id=None))["anonymous_id"] == "user:user-1"
+    with pytest.raises(Rejected) as caught:
+        mapper.map_line(line(segment(anonymous_id=None, user_id=None)), False)
+    assert caught.value.reason == "missing_identity"
+
+
+def test_segment_project_key_and_missing_message_id(mapper: ChunkMapper) -> None:
+    event = segment(write_key=None, project_key="pub_shop")
+    del event["message_id"]
+    got = columns(mapper, event)
+    assert got["project_id"] == "shop"
+    assert len(got["message_id"]) == 64  # a content id
+
+
+def test_mobile_maps_and_uses_the_content_id(mapper: ChunkMapper) -> None:
+    event = mobile()
+    got = columns(mapper, event)
+    canonical = json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
+    assert got["message_id"] == hashlib.sha256(b"ak_app\n" + canonical).hexdigest()
+    assert {k: got.get(k) for k in ("project_id", "source_shape", "event_type", "event_name",
+                                    "is_page_view", "anonymous_id", "client_session_id",
+                                    "event_at", "platform", "revenue", "user_id")} == {
+        "project_id": "app", "source_shape": "mobile", "event_type": None,
+        "event_name": "screen_view", "is_page_view": "t", "anonymous_id": "sess-9",
+        "client_session_id": "sess-9", "event_at": "2025-03-10T10:00:00+00:00",
+        "platform": "android", "revenue": None, "user_id": None,
+    }
+    # Same content, same id; any change, another id.
+    assert columns(mapper, mobile())["message_id"] == got["message_id"]
+    assert columns(mapper, mobile(platform="ios"))["message_id"] != got["message_id"]
+
+
+def test_mobile_accepts_numeric_string_milliseconds(mapper: ChunkMapper) -> None:
+    got = columns(mapper, mobile(timestamp_ms="1741600800000"))
+    assert got["event_at"] == "2025-03-10T10:00:00+00:00"
+
+
+def test_server_parses_string_properties_and_user_identity(mapper: ChunkMapper) -> None:
+    got = columns(mapper, server())
+    assert {k: got.get(k) for k in ("project_id", "source_shape", "event_type", "event_name",
+                                    "is_page_view", "anonymous_id", "user_id",
+                                    "client_session_id", "event_at", "page_url", "page_path",
+                                    "utm_medium")} == {
+        "project_id": "api", "source_shape": "server", "event_type": "page_view",
+        "event_name": "page_view", "is_page_view": "t", "anonymous_id": "user:u-7",
+        "user_id": "u-7", "client_session_id": "s-7", "event_at": "2025-03-10T09:30:00+00:00",
+        "page_url": "https://api.test/docs?utm_medium=email", "page_path": "/docs",
+        "utm_medium": "email",
+    }
+    assert got["properties"] == {"url": "https://api.test/docs?utm_medium=email", "variant": "B"}
+    assert columns(mapper, server(user_id=None))["anonymous_id"] == "s-7"
+
+
+def test_tracker_click_with_cta_label_and_meta_revenue(mapper: ChunkMapper) -> None:
+    got = columns(mapper, tracker())
+    assert {k: got.get(k) for k in ("project_id", "source_shape", "event_type", "event_name",
+                                    "is_click", "is_scroll", "is_page_view", "cta_label",
+                                    "anonymous_id", "client_session_id", "event_at",
+                                    "scroll_pct", "screen_width", "screen_height",
+                                    "utm_campaign", "revenue", "timezone")} == {
+        "project_id": "shop", "source_shape": "tracker", "event_type": "click",
+        "event_name": "Sign up", "is_click": "t", "is_scroll": "f", "is_page_view": "f",
+        "cta_label": "Sign up", "anonymous_id": "vis-3", "client_session_id": "sk-3",
+        "event_at": "2025-03-10T10:00:00+00:00", "scroll_pct": "40", "screen_width": "1280",
+        "screen_height": "720", "utm_campaign": "spring", "revenue": "12.50",
+        "timezone": "Europe/Paris",
+    }
+    unnamed = columns(mapper, tracker(name=None))
+    assert (unnamed["event_name"], unnamed["cta_label"]) == ("click", "#signup")
+    labelled = columns(mapper, tracker(name=None, selector=None, meta={"label": "Hero"}))
+    assert labelled["cta_label"] == "Hero"
+
+
+def test_scroll_and_non_click_events(mapper: ChunkMapper) -> None:
+    scroll = columns(mapper, tracker(event_type="scroll", name=None))
+    assert (scroll["is_scroll"], scroll["is_click"], scroll["cta_label"]) == ("t", "f", None)
+    assert columns(mapper, segment(event="scroll"))["is_scroll"] == "t"
+    assert columns(mapper, segment(event="click"))["cta_label"] == "Buy now"
+
+
+def test_detect_shape() -> None:
+    assert [detect_shape(e) for e in (segment(), mobile(), server(), tracker())] == [
+        "segment", "mobile", "server", "tracker"]
+    assert detect_shape({"foo": 1}) is None
+
+
+def test_ip_truncation() -> None:
+    assert truncate_ip("203.0.113.77") == "203.0.113.0"
+    assert truncate_ip("2001:db8:abcd:1234::1") == "2001:db8:abcd::"
+    assert truncate_ip("10.0.0.1, 203.0.113.7") is None
+    assert truncate_ip("not an ip") is None
+
+
+def test_utm_of() -> None:
+    assert utm_of("https://x.test/p?utm_source=a%20b&utm_source=z&fbclid=F1#utm_term=no") == {
+        "utm_source": "a b", "fbclid": "F1"}
+    assert utm_of("https://x.test/p?utm_campaign=%00x") == {"utm_campaign": "%00x"}
+    assert utm_of(None) == {}
