@@ -1,0 +1,14 @@
+{#- SPEC 5.5 ratios of an ad-performance grain, from its additive measures; null where the
+    denominator is 0 (or unknown). Shared by the ad, adset and campaign marts. -#}
+{% macro ad_ratios(spend='spend', impressions='impressions', clicks='clicks',
+                   conversions='conversions', revenue='revenue') -%}
+    {{ beacon.safe_divide(clicks, impressions) }} as ctr,
+    {{ beacon.safe_divide(spend, clicks) }} as cpc,
+    {{ beacon.safe_divide('1000 * ' ~ spend, impressions) }} as cpm,
+    {{ beacon.safe_divide(spend, conversions) }} as cpa,
+    {{ beacon.safe_divide(revenue, spend) }} as roas
+{%- endmacro %}
+
+{% macro safe_divide(numerator, denominator) -%}
+    cast({{ numerator }} as {{ dbt.type_numeric() }}) / nullif({{ denominator }}, 0)
+{%- endmacro %}

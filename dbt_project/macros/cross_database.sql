@@ -1,0 +1,121 @@
+{#- What dbt's own cross-database macros (dbt.dateadd, dbt.split_part, dbt.hash, dbt.type_*...)
+    do not cover, behind adapter.dispatch: an engine other than PostgreSQL adds its
+    `<adapter>__<macro>` next to these. -#}
+
+{#- Milliseconds since the Unix epoch, independent of the session time zone. -#}
+{% macro epoch_ms(timestamp) %}
+    {{ return(adapter.dispatch('epoch_ms', 'beacon')(timestamp)) }}
+{% endmacro %}
+{% macro postgres__epoch_ms(timestamp) -%}
+    cast(floor(extract(epoch from {{ timestamp }}) * 1000) as {{ dbt.type_bigint() }})
+{%- endmacro %}
+
+{#- The calendar date of a UTC timestamp in an IANA time zone (a column or a literal). -#}
+{% macro local_date(timestamp, timezone) %}
+    {{ return(adapter.dispatch('local_date', 'beacon')(timestamp, timezone)) }}
+{% endmacro %}
+{% macro postgres__local_date(timestamp, timezone) -%}
+    cast(({{ timestamp }} at time zone {{ timezone }}) as date)
+{%- endmacro %}
+
+{#- Case-insensitive regular-expression match (POSIX syntax in the seeds). -#}
+{% macro regexp_matches(value, pattern) %}
+    {{ return(adapter.dispatch('regexp_matches', 'beacon')(value, pattern)) }}
+{% endmacro %}
+{% macro postgres__regexp_matches(value, pattern) -%}
+    ({{ value }} ~* {{ pattern }})
+{%- endmacro %}
+
+{#- The value of the first (or last) row of a group by an ordering, optionally among the rows
+    where `condition` holds; null when no row qualifies. An aggregate. -#}
+{% macro first_by(value, order_by, condition=none) %}
+    {{ return(adapter.dispatch('first_by', 'beacon')(value, order_by, condition)) }}
+{% endmacro %}
+{% macro postgres__first_by(value, order_by, condition) -%}
+    (array_agg({{ value }} order by {{ order_by }}){% if condition %} filter (where {{ condition }}){% endif %})[1]
+{%- endmacro %}
+
+{% macro last_by(value, order_by, condition=none) %}
+    {%- set descending = [] -%}
+    {%- for term in order_by.split(',') -%}
+        {%- do descending.append(term.strip() ~ ' desc') -%}
+    {%- endfor -%}
+    {{ return(beacon.first_by(value, descending | join(', '), condition)) }}
+{% endmacro %}
+
+{#- The continuous percentile of an expression over a group (an aggregate). -#}
+{% macro percentile_cont(fraction, expression) %}
+    {{ return(adapter.dispatch('percentile_cont', 'beacon')(fraction, expression)) }}
+{% endmacro %}
+{% macro postgres__percentile_cont(fraction, expression) -%}
+    percentile_cont({{ fraction }}) within group (order by {{ expression }})
+{%- endmacro %}
+
+{#- JSON types and builders. -#}
+{% macro type_json() %}
+    {{ return(adapter.dispatch('type_json', 'beacon')()) }}
+{% endmacro %}
+{% macro postgres__type_json() %}jsonb{% endmacro %}
+
+{#- A JSON object from alternating key literals and value expressions. -#}
+{% macro json_object(pairs) %}
+    {{ return(adapter.dispatch('json_object', 'beacon')(pairs)) }}
+{% endmacro %}
+{% macro postgres__json_object(pairs) -%}
+    jsonb_build_object(
+        {%- for key, value in pairs %}'{{ key }}', {{ value }}{% if not loop.last %}, {% endif %}{% endfor -%}
+    )
+{%- endmacro %}
+
+{#- An aggregate: the top `n` values of a group as [{"value": v, "count": c}, ...], by count
+    descending then value ascending; `rank_column` must already rank them (1 = top). An empty
+    group gives []. -#}
+{% macro json_top_values(value, count, rank_column, n) %}
+    {{ return(adapter.dispatch('json_top_values', 'beacon')(value, count, rank_column, n)) }}
+{% endmacro %}
+{% macro postgres__json_top_values(value, count, rank_column, n) -%}
+    coalesce(
+        jsonb_agg(jsonb_build_object('value', {{ value }}, 'count', {{ count }}) order by {{ rank_column }})
+            filter (where {{ rank_column }} <= {{ n }}),
+        '[]'::jsonb
+    )
+{%- endmacro %}
+
+{#- The sum of the `value`s of a Facebook `actions` array whose `action_type` is listed. -#}
+{% macro sum_facebook_actions(actions, action_types) %}
+    {{ return(adapter.dispatch('sum_facebook_actions', 'beacon')(actions, action_types)) }}
+{% endmacro %}
+{% macro postgres__sum_facebook_actions(actions, action_types) -%}
+    coalesce((
+        select sum(cast(action ->> 'value' as numeric))
+        from jsonb_array_elements(
+            case when jsonb_typeof({{ actions }}) = 'array' then {{ actions }} else '[]'::jsonb end
+        ) as action
+        where action ->> 'action_type' in (
+            {%- for action_type in action_types %}'{{ action_type }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+        )
+    ), 0)
+{%- endmacro %}
+
+{#- A quoted SQL list of string literals, for `in (...)`. -#}
+{% macro string_list(values) -%}
+    {%- for value in values %}'{{ value | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+{%- endmacro %}
+
+{#- SPEC 4 clock-skew correction: when the client's time, its sent_at and the server's received_at
+    are all known, the event happened `sent_at - client time` before it was received. -#}
+{% macro skew_corrected_time(event_at, client_event_at, sent_at, received_at) %}
+    {{ return(adapter.dispatch('skew_corrected_time', 'beacon')(event_at, client_event_at, sent_at, received_at)) }}
+{% endmacro %}
+{% macro postgres__skew_corrected_time(event_at, client_event_at, sent_at, received_at) -%}
+    case
+        when {{ client_event_at }} is not null and {{ sent_at }} is not null and {{ received_at }} is not null
+            then {{ received_at }} - ({{ sent_at }} - {{ client_event_at }})
+        else {{ event_at }}
+    end
+{%- endmacro %}
+
+{% macro empty_json_array() %}
+    {{ return(adapter.dispatch('empty_json_array', 'beacon')()) }}
+{% endmacro %}
+{% macro postgres__empty_json_array() %}cast('[]' as jsonb){% endmacro %}

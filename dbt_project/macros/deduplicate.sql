@@ -1,0 +1,16 @@
+{#- SPEC 4 dedup: one event per (project_id, message_id), the first copy loaded kept. The raw
+    layer's primary key already guarantees it within raw.events; this keeps it true when an
+    incremental run combines new rows with rows it processed before (and inside the lookback). -#}
+{% macro first_copy_per_message(relation, columns) -%}
+    select {{ columns | join(', ') }}
+    from (
+        select
+            {{ relation }}.*,
+            row_number() over (
+                partition by project_id, message_id
+                order by loaded_at, load_id, line_number
+            ) as copy_number
+        from {{ relation }}
+    ) as numbered_copies
+    where copy_number = 1
+{%- endmacro %}

@@ -1,0 +1,107 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='user_agent',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+{#- One row per distinct user agent: parsing and bot matching run once per string, not once per
+    event (regular expressions against every seed pattern are the costly part). -#}
+
+with
+
+events as (
+
+    select * from {{ ref('stg_raw__events') }}
+
+),
+
+user_agent_rules as (
+
+    select * from {{ ref('user_agent_rules') }}
+
+),
+
+bot_user_agent_patterns as (
+
+    select * from {{ ref('bot_user_agent_patterns') }}
+
+),
+
+new_user_agents as (
+
+    select
+        user_agent,
+        max(loaded_at) as last_loaded_at
+
+    from events
+    where user_agent is not null
+    {% if is_incremental() %}
+        and loaded_at > {{ beacon.incremental_watermark('last_loaded_at') }}
+    {% endif %}
+    group by user_agent
+
+),
+
+rule_matches as (
+
+    select
+        new_user_agents.user_agent,
+        user_agent_rules.dimension,
+        user_agent_rules.value,
+        row_number() over (
+            partition by new_user_agents.user_agent, user_agent_rules.dimension
+            order by user_agent_rules.priority, user_agent_rules.value
+        ) as match_rank
+
+    from new_user_agents
+    inner join user_agent_rules
+        on {{ beacon.regexp_matches('new_user_agents.user_agent', 'user_agent_rules.pattern') }}
+
+),
+
+winning_rules as (
+
+    select
+        user_agent,
+        max(case when dimension = 'device_type' then value end) as device_type,
+        max(case when dimension = 'os_name' then value end) as os_name,
+        max(case when dimension = 'browser_name' then value end) as browser_name
+
+    from rule_matches
+    where match_rank = 1
+    group by user_agent
+
+),
+
+bot_matches as (
+
+    select distinct new_user_agents.user_agent
+
+    from new_user_agents
+    inner join bot_user_agent_patterns
+        on {{ beacon.regexp_matches('new_user_agents.user_agent', 'bot_user_agent_patterns.pattern') }}
+
+),
+
+final as (
+
+    select
+        new_user_agents.user_agent,
+        coalesce(winning_rules.device_type, 'other') as device_type,
+        coalesce(winning_rules.os_name, 'Other') as os_name,
+        coalesce(winning_rules.browser_name, 'Other') as browser_name,
+        bot_matches.user_agent is not null as is_bot_agent,
+        new_user_agents.last_loaded_at
+
+    from new_user_agents
+    left join winning_rules
+        on new_user_agents.user_agent = winning_rules.user_agent
+    left join bot_matches
+        on new_user_agents.user_agent = bot_matches.user_agent
+
+)
+
+select * from final

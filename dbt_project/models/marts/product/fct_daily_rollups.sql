@@ -1,0 +1,169 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['project_id', 'day'],
+        on_schema_change='append_new_columns',
+        indexes=[{'columns': ['project_id', 'day'], 'unique': true}],
+    )
+}}
+
+{#- Incremental: recompute the days the re-derived visitors' sessions touch. A session of theirs
+    that disappeared (merged into another by a late event) started inside the span of the session
+    it merged into, so the days between each new session's start and end dates cover it. -#}
+
+{%- set top_n = var('rollup_top_n') -%}
+
+with
+
+{% if is_incremental() %}
+touched_sessions as (
+
+    select project_id, started_date, ended_date
+    from {{ ref('fct_sessions') }}
+    where visitor_loaded_at > {{ beacon.incremental_watermark('visitor_loaded_at') }}
+
+),
+
+affected_days as (
+
+    select project_id, started_date as day
+    from touched_sessions
+    union
+    select previous_rollups.project_id, previous_rollups.day
+    from {{ this }} as previous_rollups
+    inner join touched_sessions
+        on previous_rollups.project_id = touched_sessions.project_id
+        and previous_rollups.day between touched_sessions.started_date and touched_sessions.ended_date
+
+),
+{% endif %}
+
+sessions as (
+
+    select all_sessions.*
+    from {{ ref('fct_sessions') }} as all_sessions
+    {% if is_incremental() %}
+    inner join affected_days
+        on all_sessions.project_id = affected_days.project_id
+        and all_sessions.started_date = affected_days.day
+    {% endif %}
+
+),
+
+human_events as (
+
+    select all_events.project_id, all_events.session_date, all_events.is_page_view,
+           all_events.page_path, all_events.is_click, all_events.cta_label
+    from {{ ref('fct_events') }} as all_events
+    {% if is_incremental() %}
+    inner join affected_days
+        on all_events.project_id = affected_days.project_id
+        and all_events.session_date = affected_days.day
+    {% endif %}
+    where not all_events.is_bot
+        and (all_events.is_page_view or all_events.is_click)
+
+),
+
+daily_sessions as (
+
+    select
+        project_id,
+        started_date as day,
+        count(distinct case when not is_bot then anonymous_id end) as visitors,
+        sum(case when not is_bot then 1 else 0 end) as sessions,
+        sum(case when not is_bot and is_bounce then 1 else 0 end) as bounces,
+        sum(case when not is_bot then pageviews else 0 end) as pageviews,
+        sum(case when not is_bot then form_starts else 0 end) as form_starts,
+        sum(case when not is_bot then form_submits else 0 end) as form_submits,
+        avg(case when not is_bot then duration_seconds end) as avg_session_duration_secs,
+        sum(case when not is_bot and pageviews > 0 then 1 else 0 end) as exits,
+        sum(case when not is_bot then conversions else 0 end) as conversions,
+        sum(case when not is_bot then revenue else 0 end) as revenue,
+        sum(case when not is_bot then clicks else 0 end) as clicks,
+        sum(case when not is_bot and has_conversion then 1 else 0 end) as converting_sessions,
+        count(distinct case when not is_bot then user_id end) as users,
+        sum(case when is_bot then 1 else 0 end) as bot_sessions,
+        max(visitor_loaded_at) as visitor_loaded_at
+
+    from sessions
+    group by project_id, started_date
+
+),
+
+{%- set top_lists = {
+    'top_paths': "select project_id, session_date as day, page_path as value from human_events where is_page_view and page_path is not null",
+    'top_ctas': "select project_id, session_date as day, cta_label as value from human_events where is_click and cta_label is not null",
+    'top_sources': "select project_id, started_date as day, coalesce(utm_source, referrer_host, '(direct)') as value from sessions where not is_bot",
+} %}
+
+{% for list_name, list_sql in top_lists.items() %}
+{{ list_name }}_counted as (
+
+    select
+        project_id,
+        day,
+        value,
+        count(*) as value_count,
+        row_number() over (
+            partition by project_id, day
+            order by count(*) desc, value
+        ) as value_rank
+
+    from ({{ list_sql }}) as list_values
+    group by project_id, day, value
+
+),
+
+{{ list_name }} as (
+
+    select
+        project_id,
+        day,
+        {{ beacon.json_top_values('value', 'value_count', 'value_rank', top_n) }} as {{ list_name }}
+
+    from {{ list_name }}_counted
+    where value_rank <= {{ top_n }}
+    group by project_id, day
+
+),
+
+{% endfor %}
+
+final as (
+
+    select
+        daily_sessions.project_id,
+        daily_sessions.day,
+        cast(daily_sessions.visitors as {{ dbt.type_bigint() }}) as visitors,
+        cast(daily_sessions.sessions as {{ dbt.type_bigint() }}) as sessions,
+        cast(daily_sessions.bounces as {{ dbt.type_bigint() }}) as bounces,
+        cast(daily_sessions.pageviews as {{ dbt.type_bigint() }}) as pageviews,
+        cast(daily_sessions.form_starts as {{ dbt.type_bigint() }}) as form_starts,
+        cast(daily_sessions.form_submits as {{ dbt.type_bigint() }}) as form_submits,
+        round(daily_sessions.avg_session_duration_secs, 2) as avg_session_duration_secs,
+        cast(daily_sessions.exits as {{ dbt.type_bigint() }}) as exits,
+        {{ beacon.json_object([
+            ('users', 'daily_sessions.users'),
+            ('clicks', 'daily_sessions.clicks'),
+            ('converting_sessions', 'daily_sessions.converting_sessions'),
+            ('bot_sessions', 'daily_sessions.bot_sessions'),
+        ]) }} as metrics,
+        {% for list_name in top_lists %}
+        coalesce({{ list_name }}.{{ list_name }}, {{ beacon.empty_json_array() }}) as {{ list_name }},
+        {% endfor %}
+        cast(daily_sessions.conversions as {{ dbt.type_bigint() }}) as conversions,
+        daily_sessions.revenue,
+        daily_sessions.visitor_loaded_at
+
+    from daily_sessions
+    {% for list_name in top_lists %}
+    left join {{ list_name }}
+        on daily_sessions.project_id = {{ list_name }}.project_id
+        and daily_sessions.day = {{ list_name }}.day
+    {% endfor %}
+
+)
+
+select * from final

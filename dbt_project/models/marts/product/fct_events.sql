@@ -1,0 +1,270 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['project_id', 'anonymous_id'],
+        on_schema_change='append_new_columns',
+        indexes=[
+            {'columns': ['project_id', 'anonymous_id', 'event_at']},
+            {'columns': ['visitor_loaded_at']},
+            {'columns': ['project_id', 'session_date']},
+        ],
+    )
+}}
+
+{#- Incremental: every visitor with raw events loaded since the last run is re-derived whole
+    (its earlier events read back from this table), because a new event can merge or split its
+    sessions and change its stitched user id and bot flag for all its rows. -#}
+
+{%- set columns = beacon.event_columns() -%}
+{%- set timeline = 'partition by project_id, anonymous_id order by event_at, message_id' -%}
+
+with
+
+enriched_events as (
+
+    select * from {{ ref('int_events_enriched') }}
+    {% if is_incremental() %}
+    where loaded_at > {{ beacon.incremental_watermark('visitor_loaded_at') }}
+    {% endif %}
+
+),
+
+identifies as (
+
+    select * from {{ ref('int_identifies') }}
+
+),
+
+touched_visitors as (
+
+    select distinct
+        project_id,
+        anonymous_id
+
+    from enriched_events
+
+),
+
+new_events as (
+
+    select {{ columns | join(', ') }}
+    from enriched_events
+    where not is_identify
+
+),
+
+{% if is_incremental() %}
+previous_events as (
+
+    select {% for column in columns %}previous.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
+    from {{ this }} as previous
+    inner join touched_visitors
+        on previous.project_id = touched_visitors.project_id
+        and previous.anonymous_id = touched_visitors.anonymous_id
+
+),
+{% endif %}
+
+candidate_events as (
+
+    select * from new_events
+    {% if is_incremental() %}
+    union all
+    select * from previous_events
+    {% endif %}
+
+),
+
+deduplicated_events as (
+
+    {{ beacon.first_copy_per_message('candidate_events', columns) }}
+
+),
+
+visitor_identifies as (
+
+    select identifies.*
+    from identifies
+    inner join touched_visitors
+        on identifies.project_id = touched_visitors.project_id
+        and identifies.anonymous_id = touched_visitors.anonymous_id
+
+),
+
+visitor_signals as (
+
+    select project_id, anonymous_id, message_id, event_user_id, event_at, event_date, is_bot_agent, loaded_at
+    from deduplicated_events
+    union all
+    select project_id, anonymous_id, message_id, event_user_id, event_at, event_date, is_bot_agent, loaded_at
+    from visitor_identifies
+
+),
+
+visitor_daily_volumes as (
+
+    select
+        project_id,
+        anonymous_id,
+        event_date,
+        count(*) as events
+
+    from visitor_signals
+    group by project_id, anonymous_id, event_date
+
+),
+
+visitors_stitched as (
+
+    select
+        project_id,
+        anonymous_id,
+        -- Identity stitching (SPEC 5.2): the latest non-null user id sent with this anonymous id.
+        {{ beacon.last_by('event_user_id', 'event_at, message_id', 'event_user_id is not null') }} as user_id,
+        {{ dbt.bool_or('is_bot_agent') }} as is_bot_agent,
+        max(loaded_at) as visitor_loaded_at
+
+    from visitor_signals
+    group by project_id, anonymous_id
+
+),
+
+visitors_flagged as (
+
+    select
+        visitors_stitched.project_id,
+        visitors_stitched.anonymous_id,
+        visitors_stitched.user_id,
+        visitors_stitched.visitor_loaded_at,
+        -- Bots (SPEC 5.3): a bot user agent on any event, or too many events on one local day.
+        visitors_stitched.is_bot_agent
+            or busiest_days.max_daily_events > {{ var('bot_daily_event_threshold') }} as is_bot
+
+    from visitors_stitched
+    inner join (
+        select project_id, anonymous_id, max(events) as max_daily_events
+        from visitor_daily_volumes
+        group by project_id, anonymous_id
+    ) as busiest_days
+        on visitors_stitched.project_id = busiest_days.project_id
+        and visitors_stitched.anonymous_id = busiest_days.anonymous_id
+
+),
+
+events_with_gaps as (
+
+    select
+        deduplicated_events.*,
+        lag(event_at) over ({{ timeline }}) as previous_event_at
+
+    from deduplicated_events
+
+),
+
+events_marked as (
+
+    select
+        events_with_gaps.*,
+        -- Sessions (SPEC 5.1): a gap of more than the timeout starts a new one; exactly the
+        -- timeout stays in the session.
+        (
+            previous_event_at is null
+            or event_at > {{ dbt.dateadd('minute', var('session_timeout_minutes'), 'previous_event_at') }}
+        ) as is_session_start
+
+    from events_with_gaps
+
+),
+
+events_sessionized as (
+
+    select
+        events_marked.*,
+        -- Event times only grow along the timeline, so the latest session start so far is this
+        -- event's (and its local date the session's date).
+        max(case when is_session_start then event_at end) over (
+            {{ timeline }} rows between unbounded preceding and current row
+        ) as session_started_at,
+        max(case when is_session_start then event_date end) over (
+            {{ timeline }} rows between unbounded preceding and current row
+        ) as session_date
+
+    from events_marked
+
+),
+
+final as (
+
+    select
+        events_sessionized.project_id,
+        events_sessionized.message_id,
+        {{ beacon.session_id('events_sessionized.project_id', 'events_sessionized.anonymous_id',
+                             'events_sessionized.session_started_at') }} as session_id,
+        events_sessionized.anonymous_id,
+        visitors_flagged.user_id,
+        events_sessionized.event_user_id,
+        events_sessionized.event_name,
+        events_sessionized.event_type,
+        events_sessionized.source_shape,
+        events_sessionized.event_at,
+        events_sessionized.event_date,
+        events_sessionized.session_started_at,
+        events_sessionized.session_date,
+        events_sessionized.is_session_start,
+        events_sessionized.is_page_view,
+        events_sessionized.is_scroll,
+        events_sessionized.is_click,
+        events_sessionized.is_conversion,
+        events_sessionized.revenue,
+        events_sessionized.cta_label,
+        events_sessionized.page_url,
+        events_sessionized.page_path,
+        events_sessionized.page_title,
+        events_sessionized.referrer,
+        events_sessionized.referrer_host,
+        events_sessionized.channel_group,
+        events_sessionized.utm_source,
+        events_sessionized.utm_medium,
+        events_sessionized.utm_campaign,
+        events_sessionized.utm_content,
+        events_sessionized.utm_term,
+        events_sessionized.utm_id,
+        events_sessionized.utm_campaign_id,
+        events_sessionized.utm_adset_id,
+        events_sessionized.utm_ad_id,
+        events_sessionized.utm_placement,
+        events_sessionized.fbclid,
+        events_sessionized.user_agent,
+        events_sessionized.device_type,
+        events_sessionized.os_name,
+        events_sessionized.browser_name,
+        events_sessionized.is_bot_agent,
+        visitors_flagged.is_bot,
+        events_sessionized.platform,
+        events_sessionized.locale,
+        events_sessionized.client_timezone,
+        events_sessionized.client_channel,
+        events_sessionized.screen_width,
+        events_sessionized.screen_height,
+        events_sessionized.scroll_pct,
+        events_sessionized.library_name,
+        events_sessionized.library_version,
+        events_sessionized.client_session_id,
+        events_sessionized.client_event_at,
+        events_sessionized.sent_at,
+        events_sessionized.received_at,
+        events_sessionized.properties,
+        events_sessionized.load_id,
+        events_sessionized.line_number,
+        events_sessionized.loaded_at,
+        visitors_flagged.visitor_loaded_at
+
+    from events_sessionized
+    inner join visitors_flagged
+        on events_sessionized.project_id = visitors_flagged.project_id
+        and events_sessionized.anonymous_id = visitors_flagged.anonymous_id
+
+)
+
+select * from final

@@ -1,0 +1,19 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'project_conversion_events') }}
+
+),
+
+renamed as (
+
+    select
+        project_id,
+        event_name
+
+    from source
+
+)
+
+select * from renamed
