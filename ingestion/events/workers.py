@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -17,12 +19,28 @@ from ingestion.events.chunk import ChunkContext, ChunkMapper, ChunkResult
 from ingestion.events.reader import LineChunk
 
 IN_FLIGHT_PER_WORKER = 2
+PARENT_CHECK_SECONDS = 0.5
 _worker_mapper: ChunkMapper | None = None
 
 
 def default_workers() -> int:
     """One per core: PostgreSQL's backend shares the machine, so no more than that."""
     return max(1, min(os.cpu_count() or 1, 4))
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: exit when the loader dies (even by SIGKILL).
+
+    Pool queues hold both ends of their pipes in the workers, so they would never see EOF
+    and would linger forever; a parent-pid watch ends them within a second.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _map_in_worker(context: ChunkContext, chunk: LineChunk) -> ChunkResult:
@@ -64,7 +82,8 @@ class ChunkPool:
         if self._executor is None:
             # spawn, not fork: the loader may run inside a threaded process (Dagster).
             self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn")
+                self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent, initargs=(os.getpid(),),
             )
         return self._executor
 
