@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -236,16 +236,16 @@ def load_registry(conn: psycopg.Connection) -> None:
 
 def load_events(conn: psycopg.Connection, *, second_load: bool | None = None) -> int:
     """Insert the events (all, or only those of the first or second load); returns the count."""
-    chosen = [e for e in EVENTS if second_load is None or e.second_load == second_load]
-    load_id = 2 if second_load else 1
-    rows = [event.row(load_id, number) for number, event in enumerate(chosen, 1)]
+    # Load ids and line numbers follow the event, not the split, so that one load and two loads
+    # leave identical lineage columns.
+    rows = [
+        event.row(2 if event.second_load else 1, number)
+        for number, event in enumerate(EVENTS, 1)
+        if second_load is None or event.second_load == second_load
+    ]
     columns = sorted(EVENT_COLUMNS)
     with conn.transaction(), conn.cursor() as cur:
         with cur.copy(f"copy raw.events ({', '.join(columns)}) from stdin") as copy:
             for row in rows:
                 copy.write_row([row.get(column) for column in columns])
     return len(rows)
-
-
-def shift(moment: datetime, **delta: float) -> datetime:
-    return moment + timedelta(**delta)

@@ -1,10 +1,3 @@
-{{
-    config(
-        materialized='table',
-        indexes=[{'columns': ['project_id', 'user_id'], 'unique': true}],
-    )
-}}
-
 with
 
 visitors as (

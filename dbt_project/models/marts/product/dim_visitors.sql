@@ -5,7 +5,6 @@
         unique_key=['project_id', 'anonymous_id'],
         on_schema_change='append_new_columns',
         indexes=[
-            {'columns': ['project_id', 'anonymous_id'], 'unique': true},
             {'columns': ['visitor_loaded_at']},
         ],
     )

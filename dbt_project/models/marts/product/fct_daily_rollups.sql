@@ -4,7 +4,6 @@
         incremental_strategy='delete+insert',
         unique_key=['project_id', 'day'],
         on_schema_change='append_new_columns',
-        indexes=[{'columns': ['project_id', 'day'], 'unique': true}],
     )
 }}
 
