@@ -387,6 +387,8 @@ class ProjectDay:
             s.add("page", page=current)
             if rng.random() < 0.7:
                 s.add("track", "project_created", current, {"template": "roadmap"})
+            if rng.random() < 0.4:  # some pick a paid plan right away
+                self._orbit_upgrade(s, visitor, current, "web")
         elif rng.random() < 0.03:
             current = self._navigate(current, ORBIT_PAGES["demo"])
             s.add("page", page=current)
@@ -402,7 +404,7 @@ class ProjectDay:
     def _orbit_upgrade(self, s: Script, visitor: Visitor, current: PageView | None,
                        channel: str) -> None:
         rng = s.rng
-        if rng.random() >= 0.14 * visitor.buyer:
+        if rng.random() >= 0.2 * visitor.buyer:
             return
         plan, price = ORBIT_PLANS[rng.randrange(len(ORBIT_PLANS))]
         s.add("track", "plan_selected", current, {"plan": plan}, channel=channel)

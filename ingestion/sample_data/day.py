@@ -31,7 +31,7 @@ from ingestion.sample_data.shapes import SessionInfo, encode, iso_utc, serialize
 from ingestion.sample_data.writer import NdjsonGzWriter
 
 DUPLICATE_RATE = 0.01
-LATE_SESSION_SHARE = 0.015     # of sessions of app clients that arrive 1-3 days late
+LATE_SESSION_SHARE = 0.02      # of sessions of clients that queue offline, sent 1-3 days late
 RENEWAL_RATE = 0.004           # Pocket Fitness server-side renewals, per event
 HEAVY_BOT_MIN_BUDGET = 2_500   # the >1,000-events visitor only fits in days this big
 RETURN_RECENCY = 2.2           # returning visitors favour those first seen recently
@@ -208,9 +208,10 @@ class DayWriter:
                 self.result.files.append((relative, out.lines, size))
         return self.result
 
-    def _play(self, visitor: Visitor, start_ms: int, first: bool, flush_ms: int | None = None
-              ) -> None:
-        script, source, ad = self.behaviour.session(visitor, start_ms, first, self.rng)
+    def _play(self, visitor: Visitor, start_ms: int, first: bool, flush_ms: int | None = None,
+              behaviour: ProjectDay | None = None) -> None:
+        behaviour = behaviour or self.behaviour
+        script, source, ad = behaviour.session(visitor, start_ms, first, self.rng)
         if flush_ms is not None and script.events:
             flush_ms = max(flush_ms, script.events[-1][0] + 60_000)
         part = 0 if self.rng.random() < 0.72 else 1
@@ -236,11 +237,13 @@ class DayWriter:
                 lateness = rng.randint(1, min(3, self.day_index))
                 then = self.day_index - lateness
                 visitor = self.visitor(self.returning_index(then))
-                if visitor.channel not in ("android", "ios") or self.remaining <= 0:
+                if visitor.bot or visitor.channel == "web" and project.index == 1 \
+                        or self.remaining <= 0:
                     continue
                 start, end = day_bounds_ms(plan, project.timezone, then)
                 flush = self.start_ms + rng.randrange(14 * 3_600_000)
-                self._play(visitor, self.start_time(start, end), False, flush)
+                self._play(visitor, self.start_time(start, end), False, flush,
+                           ProjectDay(project, plan, then))  # the ads running back then
         if project.index == 1:
             for _ in range(round(plan.budget(project.index, self.day_index) * RENEWAL_RATE)):
                 visitor = self.visitor(self.returning_index(self.day_index))

@@ -20,7 +20,7 @@ from ingestion.sample_data import devices
 from ingestion.sample_data.ads import FB_SESSION_SHARE
 from ingestion.sample_data.catalog import PROJECTS, ProjectSpec
 
-AVG_EVENTS_PER_SESSION = 6.5   # measured on generated data; only sizes the population
+AVG_EVENTS_PER_SESSION = 5.2   # measured on generated data; sizes the population
 NEW_SESSION_SHARE = 0.5        # of sessions that are a new visitor's first
 GROWTH_PER_DAY = 0.004
 HEAVY_BOT_INDEX = 1 << 40      # a visitor index outside every population

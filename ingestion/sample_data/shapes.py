@@ -143,7 +143,8 @@ def segment(ev: Event, session: SessionInfo, key_field: str, key: str, rng: Rand
         context["locale"] = visitor.locale
         context["timezone"] = visitor.timezone
         width, height = visitor.device.screen
-        context["screen"] = {"width": width, "height": height}
+        if width:  # scripts (curl, python-requests) have no screen
+            context["screen"] = {"width": width, "height": height}
         context["channel"] = "mobile" if channel == "ios" else "web"
         context["library"] = _LIBRARIES[channel]
     line["context"] = context
@@ -193,7 +194,8 @@ def tracker(ev: Event, session: SessionInfo, key: str, rng: Random) -> dict:
     line["created_at"] = iso_micro(t)
     line["user_agent"] = visitor.device.user_agent
     line["timezone"] = visitor.timezone
-    line["viewport_w"], line["viewport_h"] = visitor.device.viewport
+    width, height = visitor.device.viewport
+    line["viewport_w"], line["viewport_h"] = (width, height) if width else (None, None)
     return line
 
 
