@@ -30,13 +30,12 @@ from ingestion.sample_data.catalog import (
     Page,
     ProjectSpec,
 )
-from ingestion.sample_data.population import NEW_SESSION_SHARE, Plan, Visitor
+from ingestion.sample_data.population import HEAVY_BOT_EVENTS, NEW_SESSION_SHARE, Plan, Visitor
 from ingestion.sample_data.shapes import Event
 
 SESSION_TIMEOUT_MS = 30 * 60_000
 EDGE_GAP_SHARE = 0.03          # of sessions pausing exactly 30:00, and again 30:01
 MAX_THINK_MS = 25 * 60_000     # ordinary pauses stay clear of the boundary
-HEAVY_BOT_EVENTS = 1_250
 
 PageView = tuple[str, str, str, str]  # url, path, title, referrer
 

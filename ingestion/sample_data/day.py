@@ -33,8 +33,8 @@ from ingestion.sample_data.writer import NdjsonGzWriter
 DUPLICATE_RATE = 0.01
 LATE_SESSION_SHARE = 0.02      # of sessions of clients that queue offline, sent 1-3 days late
 RENEWAL_RATE = 0.004           # Pocket Fitness server-side renewals, per event
-HEAVY_BOT_MIN_BUDGET = 2_500   # the >1,000-events visitor only fits in days this big
-RETURN_RECENCY = 2.2           # returning visitors favour those first seen recently
+RETURN_MEAN_DAYS = 6.0         # returning visitors were first seen about this long ago,
+RETURN_ANY_DAY = 0.25          # ... or (this share of them) on any earlier day
 
 # Share of sessions starting in each local hour, 00:00 to 23:00.
 _HOURLY = (0.5, 0.3, 0.2, 0.2, 0.2, 0.4, 0.8, 1.4, 2.0, 2.4, 2.6, 2.7,
@@ -88,7 +88,6 @@ class DayWriter:
         self.result = DayResult(self.project.project_id, self.date)
         self.remaining = plan.budget(project_index, day_index)
         self.visitors: dict[int, Visitor] = {}
-        self.pools: dict[int, int] = {}
         self.writers: dict[tuple[str, int], NdjsonGzWriter] = {}
         count, offset = plan.share_of(malformed.MALFORMED_RATE, project_index, day_index)
         self.malformed_kinds = [malformed.KINDS[(offset + i) % len(malformed.KINDS)]
@@ -112,13 +111,14 @@ class DayWriter:
         return found
 
     def returning_index(self, day_index: int) -> int:
-        """A visitor first seen on or before `day_index`, recent ones more likely."""
-        pool = self.pools.get(day_index)
-        if pool is None:
-            pool = self.pools[day_index] = (
-                self.plan.first_new_visitor(self.project.index, day_index)
-                + self.plan.new_visitors(self.project.index, day_index))
-        return max(0, pool - 1 - int(pool * self.rng.random() ** RETURN_RECENCY))
+        """A visitor first seen on or before `day_index`, recent cohorts more likely."""
+        rng, plan, project = self.rng, self.plan, self.project.index
+        if rng.random() < RETURN_ANY_DAY:
+            cohort = rng.randrange(day_index + 1)
+        else:
+            cohort = day_index - min(int(rng.expovariate(1 / RETURN_MEAN_DAYS)), day_index)
+        count = plan.new_visitors(project, cohort)
+        return plan.first_new_visitor(project, cohort) + (rng.randrange(count) if count else 0)
 
     def start_time(self, start_ms: int, end_ms: int) -> int:
         rng = self.rng
@@ -223,7 +223,7 @@ class DayWriter:
     def _specials(self) -> None:
         rng = self.rng
         plan, project = self.plan, self.project
-        if self._is(0, plan.days // 2) and self.remaining >= HEAVY_BOT_MIN_BUDGET:
+        if plan.heavy_bot_events(project.index, self.day_index):
             bot = heavy_bot(project, plan.seed)
             start = self.start_ms + 8 * 3_600_000 + rng.randrange(3_600_000)
             script = self.behaviour.heavy_bot_session(bot, start, rng)

@@ -24,6 +24,8 @@ AVG_EVENTS_PER_SESSION = 5.2   # measured on generated data; sizes the populatio
 NEW_SESSION_SHARE = 0.5        # of sessions that are a new visitor's first
 GROWTH_PER_DAY = 0.004
 HEAVY_BOT_INDEX = 1 << 40      # a visitor index outside every population
+HEAVY_BOT_EVENTS = 1_250       # the scraper's page views on its one day (> 1,000)
+HEAVY_BOT_MIN_EVENTS = 20_000  # smaller runs have no room for it
 _MASK64 = (1 << 64) - 1
 
 
@@ -55,19 +57,31 @@ class Plan:
         weekday = self.date_of(day_index).weekday()
         return project.share * project.weekday_factor[weekday] * (1 + GROWTH_PER_DAY * day_index)
 
+    @property
+    def heavy_bot_day(self) -> int | None:
+        """The history day (of the first project) with the >1,000-events scraper, if any."""
+        return self.days // 2 if self.events >= HEAVY_BOT_MIN_EVENTS else None
+
+    def heavy_bot_events(self, project_index: int, day_index: int) -> int:
+        return HEAVY_BOT_EVENTS if (project_index, day_index) == (0, self.heavy_bot_day) else 0
+
     @cached_property
     def _history_budgets(self) -> tuple[tuple[int, ...], ...]:
-        """Events per (project, day) of the history, summing to exactly `events`."""
+        """Events per (project, day) of the history, summing to exactly `events`: people's
+        share by weight, plus the scraper's on its day."""
         weights = [[self._weight(p, d) for d in range(self.days)] for p in PROJECTS]
         total = sum(map(sum, weights))
-        exact = [[self.events * w / total for w in row] for row in weights]
+        people = self.events - (HEAVY_BOT_EVENTS if self.heavy_bot_day is not None else 0)
+        exact = [[people * w / total for w in row] for row in weights]
         budgets = [[int(x) for x in row] for row in exact]
-        short = self.events - sum(map(sum, budgets))
+        short = people - sum(map(sum, budgets))
         # Largest remainders get the events lost to rounding down, ties by position.
         order = sorted(((exact[p][d] - budgets[p][d], -p, -d) for p in range(len(PROJECTS))
                         for d in range(self.days)), reverse=True)
         for _, neg_p, neg_d in order[:short]:
             budgets[-neg_p][-neg_d] += 1
+        if self.heavy_bot_day is not None:
+            budgets[0][self.heavy_bot_day] += HEAVY_BOT_EVENTS
         return tuple(tuple(row) for row in budgets)
 
     @cached_property
@@ -83,14 +97,27 @@ class Plan:
         return round(self.events * weight / self._history_weight)
 
     def expected_sessions(self, project_index: int, day_index: int) -> float:
-        return self.budget(project_index, day_index) / AVG_EVENTS_PER_SESSION
+        """Sessions of people (the scraper left out) a project-day gets, on average."""
+        people = self.budget(project_index, day_index) - self.heavy_bot_events(project_index,
+                                                                                day_index)
+        return people / AVG_EVENTS_PER_SESSION
 
     def new_visitors(self, project_index: int, day_index: int) -> int:
         sessions = self.expected_sessions(project_index, day_index)
         return max(1, round(sessions * NEW_SESSION_SHARE)) if sessions else 0
 
+    @cached_property
+    def _first_new(self) -> dict[tuple[int, int], int]:
+        return {}
+
     def first_new_visitor(self, project_index: int, day_index: int) -> int:
-        return sum(self.new_visitors(project_index, d) for d in range(day_index))
+        """Index of the first visitor introduced on a day (the count of those before)."""
+        key = (project_index, day_index)
+        found = self._first_new.get(key)
+        if found is None:
+            found = self._first_new[key] = sum(
+                self.new_visitors(project_index, d) for d in range(day_index))
+        return found
 
     def share_of(self, rate: float, project_index: int, day_index: int) -> tuple[int, int]:
         """(count, offset): a project-day's part of `rate` x the run's events, rounded so

@@ -219,7 +219,7 @@ def test_funnels_convert_and_drop_off(runs: dict[str, Path]) -> None:
                         reached[step] += 1
                         step += 1
             assert reached[-1] > 0, (project.project_id, funnel.name, reached)
-            assert reached == sorted(reached, reverse=True) and reached[0] > 2 * reached[-1], (
+            assert reached == sorted(reached, reverse=True) and reached[0] > reached[-1], (
                 project.project_id, funnel.name, reached)
 
 
@@ -428,13 +428,16 @@ def test_bots_late_events_skew_and_addresses(runs: dict[str, Path]) -> None:
     assert late > 5 and skewed > 5
 
 
-def test_a_visitor_with_over_a_thousand_events_in_a_day(tmp_path: Path) -> None:
-    summary = generate(tmp_path, events=7_000, days=1, seed=3)
-    assert summary.heavy_bot and summary.heavy_bot["events"] > 1_000
-    per_visitor = Counter(e["visitor_key"] for _, e in events_of(tmp_path) if "visitor_key" in e)
-    anon, count = per_visitor.most_common(1)[0]
-    assert anon == summary.heavy_bot["anonymous_id"] and count > 1_000
-    agents = {e["user_agent"] for _, e in events_of(tmp_path) if e.get("visitor_key") == anon}
+def test_a_visitor_with_over_a_thousand_events_in_a_day(runs: dict[str, Path]) -> None:
+    heavy = json.loads((runs["a"] / "summary.json").read_text())["heavy_bot"]
+    assert heavy["date"] == "2026-10-30" and heavy["events"] == 1_250
+    distinct = {(m.columns["anonymous_id"], relative.rsplit("/", 1)[1][:10], m.message_id)
+                for relative, _, m in accepted(runs["a"]) if m.columns["source_shape"] == "tracker"}
+    days = Counter((anon, day) for anon, day, _ in distinct)
+    (anon, day), count = days.most_common(1)[0]
+    assert (anon, day, count) == (heavy["anonymous_id"], heavy["date"], 1_250)
+    assert days.most_common(2)[1][1] < 100  # people are nowhere near
+    agents = {e["user_agent"] for _, e in events_of(runs["a"]) if e.get("visitor_key") == anon}
     assert len(agents) == 1 and "bot" not in agents.pop().lower()  # only its volume tells
 
 
