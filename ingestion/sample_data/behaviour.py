@@ -30,6 +30,7 @@ from ingestion.sample_data.catalog import (
     Page,
     ProjectSpec,
 )
+from ingestion.sample_data.draws import below, between, pick
 from ingestion.sample_data.population import HEAVY_BOT_EVENTS, NEW_SESSION_SHARE, Plan, Visitor
 from ingestion.sample_data.shapes import Event
 
@@ -88,7 +89,7 @@ def fbclid(rng: Random) -> str:
 
 
 def _scroll_pct(rng: Random) -> float | int:
-    return (25, 50, 75, 90, 100)[rng.randrange(5)] if rng.random() < 0.7 else \
+    return (25, 50, 75, 90, 100)[below(rng, 5)] if rng.random() < 0.7 else \
         round(rng.uniform(5, 100), 1)
 
 
@@ -175,7 +176,7 @@ class ProjectDay:
             referrer = ("https://l.instagram.com/" if placement.startswith("Instagram")
                         else "https://m.facebook.com/" if rng.random() < 0.6 else "")
             return source, self._view(self.pages[ad.landing_path], referrer, query), ad
-        page = landing_pages[rng.randrange(len(landing_pages))]
+        page = pick(rng, landing_pages)
         if source == "newsletter":
             query = (f"utm_source=newsletter&utm_medium=email"
                      f"&utm_campaign=weekly_{self.plan.date_of(self.day_index).year}_w"
@@ -183,7 +184,7 @@ class ProjectDay:
             return source, self._view(page, "", query), None
         if source in ("search", "referral"):
             referrers = SEARCH_REFERRERS if source == "search" else REFERRAL_REFERRERS
-            return source, self._view(page, referrers[rng.randrange(len(referrers))]), None
+            return source, self._view(page, pick(rng, referrers)), None
         if rng.random() < 0.7:
             page = landing_pages[0]
         return source, self._view(page, ""), None
@@ -209,8 +210,8 @@ class ProjectDay:
         paths = list(self.pages.values())
         referrer = ""
         for _ in range(rng.randint(low, high)):
-            page = paths[rng.randrange(len(paths))]
-            script.add("page", page=self._view(page, referrer), gap=rng.randrange(400, 5000))
+            page = pick(rng, paths)
+            script.add("page", page=self._view(page, referrer), gap=between(rng, 400, 5000))
         return script
 
     def heavy_bot_session(self, visitor: Visitor, start_ms: int, rng: Random) -> Script:
@@ -218,8 +219,8 @@ class ProjectDay:
         script = Script(rng, start_ms, None, edge=False)
         paths = list(self.pages.values())
         for _ in range(HEAVY_BOT_EVENTS):
-            page = paths[rng.randrange(len(paths))]
-            script.add("page", page=self._view(page, ""), gap=rng.randrange(8_000, 25_000))
+            page = pick(rng, paths)
+            script.add("page", page=self._view(page, ""), gap=between(rng, 8_000, 25_000))
         return script
 
     def _login(self, s: Script, visitor: Visitor, first: bool, channel: str) -> None:
@@ -228,7 +229,7 @@ class ProjectDay:
                                 or (not first and s.rng.random() < 0.2)):
             s.user_id = visitor.user_id
             s.add("identify", props=_traits(visitor, s.rng), channel=channel,
-                  gap=s.rng.randrange(200, 3000))
+                  gap=between(s.rng, 200, 3000))
 
     # Acme: tracker for the browsing, the backend (Segment-style) for identity and orders.
     def _acme(self, s: Script, visitor: Visitor, first: bool, landing: tuple) -> None:
@@ -248,53 +249,53 @@ class ProjectDay:
                 page, price = product
                 slug = page.path.rsplit("/", 1)[1]
                 s.add("track", "product_view", current, {"product_id": slug, "price": price},
-                      gap=rng.randrange(150, 900))
+                      gap=between(rng, 150, 900))
                 if rng.random() < 0.2 * visitor.buyer:
                     s.add("click", "Add to cart", current, {"selector": "button.product-form__add"})
                     s.add("track", "add_to_cart", current,
                           {"product_id": slug, "price": price, "quantity": 1},
-                          gap=rng.randrange(40, 400))
+                          gap=between(rng, 40, 400))
                     cart.append(price)
             if rng.random() < 0.4:
                 s.add("scroll", page=current, props={"scroll_pct": _scroll_pct(rng)})
             if rng.random() < 0.18:
-                label, selector = ACME_CTAS[1 + rng.randrange(len(ACME_CTAS) - 1)]
+                label, selector = ACME_CTAS[1 + below(rng, len(ACME_CTAS) - 1)]
                 s.add("click", label, current, {"selector": selector})
             u = rng.random()
             if u < 0.55:
-                nxt = ACME_PRODUCTS[rng.randrange(len(ACME_PRODUCTS))][0]
+                nxt = pick(rng, ACME_PRODUCTS)[0]
             elif u < 0.8:
-                nxt = ACME_PAGES[("running", "hiking", "new")[rng.randrange(3)]]
+                nxt = ACME_PAGES[("running", "hiking", "new")[below(rng, 3)]]
             else:
-                nxt = ACME_PAGES[("home", "blog", "about")[rng.randrange(3)]]
+                nxt = ACME_PAGES[("home", "blog", "about")[below(rng, 3)]]
             if step < 1 or rng.random() < 0.85:
                 current = self._navigate(current, nxt)
                 s.add("page", page=current)
         if first and visitor.signup_stage:
             current = self._navigate(current, ACME_PAGES["signup"])
             s.add("page", page=current)
-            s.add("form_start", page=current, gap=rng.randrange(2_000, 20_000))
+            s.add("form_start", page=current, gap=between(rng, 2_000, 20_000))
             if visitor.signup_stage >= 2:
-                s.add("form_submit", page=current, gap=rng.randrange(15_000, 120_000))
+                s.add("form_submit", page=current, gap=between(rng, 15_000, 120_000))
             if visitor.signup_stage == 3:
                 s.user_id = visitor.user_id
                 s.add("identify", props=_traits(visitor, rng), channel="server",
-                      gap=rng.randrange(300, 1500))
+                      gap=between(rng, 300, 1500))
                 s.add("track", "signup", None, {"method": "email"}, channel="server",
-                      gap=rng.randrange(10, 200))
+                      gap=between(rng, 10, 200))
         if cart and rng.random() < 0.6:
             current = self._navigate(current, ACME_PAGES["checkout"])
             s.add("page", page=current)
             total = round(sum(cart), 2)
             s.add("track", "checkout_start", current, {"value": total, "items": len(cart)},
-                  gap=rng.randrange(200, 1200))
+                  gap=between(rng, 200, 1200))
             if rng.random() < min(0.95, 0.62 * visitor.buyer):
                 s.add("track", "purchase", None,
-                      {"order_id": f"A{rng.randrange(10**6, 10**7)}",
+                      {"order_id": f"A{between(rng, 10**6, 10**7)}",
                        "revenue": _money(rng, total), "currency": "USD", "items": len(cart)},
-                      channel="server", gap=rng.randrange(45_000, 400_000))
+                      channel="server", gap=between(rng, 45_000, 400_000))
                 current = self._navigate(current, ACME_PAGES["thanks"])
-                s.add("page", page=current, gap=rng.randrange(300, 2500))
+                s.add("page", page=current, gap=between(rng, 300, 2500))
 
     # Pocket Fitness web: the analytics server records the web trial checkout.
     def _pocket_web(self, s: Script, visitor: Visitor, first: bool, landing: tuple) -> None:
@@ -305,13 +306,13 @@ class ProjectDay:
             return
         current = self._navigate(current, POCKET_WEB_PAGES["plans"])
         s.add("page", page=current)
-        plan, price = POCKET_PLANS[rng.randrange(len(POCKET_PLANS))]
-        s.add("track", "paywall_view", current, {"plan": plan}, gap=rng.randrange(300, 1500))
+        plan, price = pick(rng, POCKET_PLANS)
+        s.add("track", "paywall_view", current, {"plan": plan}, gap=between(rng, 300, 1500))
         if rng.random() < 0.35 * visitor.buyer:
             current = self._navigate(current, POCKET_WEB_PAGES["start"])
             s.add("page", page=current)
             s.add("track", "signup", current, {"method": "email", "platform": "web"})
-            s.add("track", "trial_start", current, {"plan": plan}, gap=rng.randrange(500, 5000))
+            s.add("track", "trial_start", current, {"plan": plan}, gap=between(rng, 500, 5000))
             if rng.random() < 0.5:
                 s.add("track", "purchase", current,
                       {"plan": plan, "amount": _money(rng, price), "currency": "EUR"})
@@ -322,29 +323,29 @@ class ProjectDay:
         channel = visitor.channel
         if first:
             s.add("track", "app_open", props={"first_open": True}, channel=channel)
-            s.add("screen", "Onboarding", channel=channel, gap=rng.randrange(500, 3000))
-            s.add("track", "onboarding_start", channel=channel, gap=rng.randrange(2000, 15000))
+            s.add("screen", "Onboarding", channel=channel, gap=between(rng, 500, 3000))
+            s.add("track", "onboarding_start", channel=channel, gap=between(rng, 2000, 15000))
             if visitor.signup_stage < 3:
                 return
             s.add("track", "signup", props={"method": ("apple", "google", "email")[
-                rng.randrange(3)]}, channel=channel)
+                below(rng, 3)]}, channel=channel)
         else:
             s.add("track", "app_open", props={"first_open": False}, channel=channel)
-        s.add("screen", "Home", channel=channel, gap=rng.randrange(300, 2000))
+        s.add("screen", "Home", channel=channel, gap=between(rng, 300, 2000))
         workouts = (1 if rng.random() < 0.7 else 0) if first else min(int(rng.expovariate(1)), 3)
         for _ in range(workouts):
             s.add("screen", POCKET_SCREENS[1], channel=channel)
             s.add("screen", POCKET_SCREENS[2], channel=channel)
-            minutes = rng.randrange(5, 29)
-            s.add("track", "workout_start", props={"workout_id": f"w{rng.randrange(1, 240)}",
+            minutes = between(rng, 5, 29)
+            s.add("track", "workout_start", props={"workout_id": f"w{between(rng, 1, 240)}",
                                                    "duration_min": minutes}, channel=channel)
             if rng.random() < 0.75:
-                s.add("track", "workout_complete", props={"calories": rng.randrange(40, 400)},
-                      channel=channel, gap=minutes * 60_000 - rng.randrange(0, 60_000))
-        for _ in range(rng.randrange(3)):
-            s.add("screen", POCKET_SCREENS[rng.randrange(len(POCKET_SCREENS))], channel=channel)
+                s.add("track", "workout_complete", props={"calories": between(rng, 40, 400)},
+                      channel=channel, gap=minutes * 60_000 - between(rng, 0, 60_000))
+        for _ in range(below(rng, 3)):
+            s.add("screen", pick(rng, POCKET_SCREENS), channel=channel)
         if not first and rng.random() < 0.2 * visitor.buyer:
-            plan, price = POCKET_PLANS[rng.randrange(len(POCKET_PLANS))]
+            plan, price = pick(rng, POCKET_PLANS)
             s.add("track", "paywall_view", props={"plan": plan}, channel=channel)
             if rng.random() < 0.35:
                 s.add("track", "trial_start", props={"plan": plan}, channel=channel)
@@ -367,21 +368,21 @@ class ProjectDay:
             if rng.random() < 0.4:
                 s.add("scroll", page=current, props={"scroll_pct": _scroll_pct(rng)})
             if rng.random() < 0.22:
-                s.add("click", ORBIT_CTAS[rng.randrange(len(ORBIT_CTAS))], current)
-            current = self._navigate(current, marketing[rng.randrange(len(marketing))])
+                s.add("click", pick(rng, ORBIT_CTAS), current)
+            current = self._navigate(current, pick(rng, marketing))
             s.add("page", page=current)
         if first and visitor.signup_stage:
             s.add("click", "Start free trial", current)
             current = self._navigate(current, ORBIT_PAGES["signup"])
             s.add("page", page=current)
             s.add("track", "signup_started", current, {"plan": "trial"},
-                  gap=rng.randrange(1000, 8000))
+                  gap=between(rng, 1000, 8000))
             if visitor.signup_stage < 3:
                 return
             s.user_id = visitor.user_id
-            s.add("identify", props=_traits(visitor, rng), gap=rng.randrange(20_000, 150_000))
+            s.add("identify", props=_traits(visitor, rng), gap=between(rng, 20_000, 150_000))
             s.add("track", "signup", current, {"plan": "trial", "method": "email"},
-                  gap=rng.randrange(50, 500))
+                  gap=between(rng, 50, 500))
             current = self._navigate(current, ORBIT_PAGES["dashboard"])
             s.add("page", page=current)
             if rng.random() < 0.7:
@@ -392,7 +393,7 @@ class ProjectDay:
             current = self._navigate(current, ORBIT_PAGES["demo"])
             s.add("page", page=current)
             s.add("track", "demo_request", current, {"company_size": "11-50"},
-                  gap=rng.randrange(20_000, 90_000))
+                  gap=between(rng, 20_000, 90_000))
         if not first and s.user_id:
             current = self._navigate(current, ORBIT_PAGES["dashboard"])
             s.add("page", page=current)
@@ -405,7 +406,7 @@ class ProjectDay:
         rng = s.rng
         if rng.random() >= 0.2 * visitor.buyer:
             return
-        plan, price = ORBIT_PLANS[rng.randrange(len(ORBIT_PLANS))]
+        plan, price = pick(rng, ORBIT_PLANS)
         s.add("track", "plan_selected", current, {"plan": plan}, channel=channel)
         if rng.random() < 0.6:
             if current is not None:
@@ -415,7 +416,7 @@ class ProjectDay:
             if rng.random() < 0.6:
                 s.add("track", "purchase", current, {"plan": plan, "revenue": _money(rng, price),
                                                       "currency": "GBP"}, channel=channel,
-                      gap=rng.randrange(30_000, 240_000))
+                      gap=between(rng, 30_000, 240_000))
 
     # Orbit iOS app (analytics-ios): screens, logins of existing users, in-app upgrades.
     def _orbit_ios(self, s: Script, visitor: Visitor, first: bool, landing: tuple) -> None:
@@ -427,7 +428,7 @@ class ProjectDay:
             s.add("identify", props=_traits(visitor, rng), channel="ios")
             s.add("track", "signup", props={"plan": "trial", "method": "apple"}, channel="ios")
         for _ in range(min(int(rng.expovariate(1 / 2.5)), 10)):
-            s.add("screen", ORBIT_SCREENS[rng.randrange(len(ORBIT_SCREENS))], channel="ios")
+            s.add("screen", pick(rng, ORBIT_SCREENS), channel="ios")
             if rng.random() < 0.3:
                 s.add("track", "project_opened", props={"view": "board"}, channel="ios")
         if s.user_id:

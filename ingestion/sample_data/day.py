@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from ingestion.sample_data import malformed
 from ingestion.sample_data.behaviour import ProjectDay, Script
 from ingestion.sample_data.catalog import POCKET_PLANS, PROJECTS, SEGMENT
+from ingestion.sample_data.draws import below, between, pick
 from ingestion.sample_data.population import (
     Plan,
     Visitor,
@@ -93,7 +94,7 @@ class DayWriter:
         self.malformed_kinds = [malformed.KINDS[(offset + i) % len(malformed.KINDS)]
                                 for i in range(count)]
         budget = self.remaining
-        self.malformed_at = sorted(self.rng.randrange(max(budget, 1)) for _ in range(count))
+        self.malformed_at = sorted(below(self.rng, max(budget, 1)) for _ in range(count))
         self.oversize_at = budget // 2 if self._is(2, min(1, plan.days - 1)) else None
         self.written = 0
 
@@ -114,11 +115,11 @@ class DayWriter:
         """A visitor first seen on or before `day_index`, recent cohorts more likely."""
         rng, plan, project = self.rng, self.plan, self.project.index
         if rng.random() < RETURN_ANY_DAY:
-            cohort = rng.randrange(day_index + 1)
+            cohort = below(rng, day_index + 1)
         else:
             cohort = day_index - min(int(rng.expovariate(1 / RETURN_MEAN_DAYS)), day_index)
         count = plan.new_visitors(project, cohort)
-        return plan.first_new_visitor(project, cohort) + (rng.randrange(count) if count else 0)
+        return plan.first_new_visitor(project, cohort) + (below(rng, count) if count else 0)
 
     def start_time(self, start_ms: int, end_ms: int) -> int:
         rng = self.rng
@@ -158,7 +159,7 @@ class DayWriter:
                 result.skewed_events += 1
             if rng.random() < DUPLICATE_RATE:
                 if shape == SEGMENT and rng.random() < 0.5:  # a retry: same message_id
-                    line = {**line, "received_at": iso_utc(ev[0] + rng.randrange(10_000, 600_000))}
+                    line = {**line, "received_at": iso_utc(ev[0] + between(rng, 10_000, 600_000))}
                     text = encode(line)
                 self.writer(shape, 1 - part).write(text)
                 result.duplicates += 1
@@ -193,7 +194,7 @@ class DayWriter:
             client_id = f"{rng.getrandbits(64):016x}"
         else:
             client_id = str(script.events[0][0]) if script.events else "0"
-        return SessionInfo(visitor, client_id, rng.randrange(40, 900), flush_ms)
+        return SessionInfo(visitor, client_id, between(rng, 40, 900), flush_ms)
 
     # -- the day --------------------------------------------------------------------------
 
@@ -225,7 +226,7 @@ class DayWriter:
         plan, project = self.plan, self.project
         if plan.heavy_bot_events(project.index, self.day_index):
             bot = heavy_bot(project, plan.seed)
-            start = self.start_ms + 8 * 3_600_000 + rng.randrange(3_600_000)
+            start = self.start_ms + 8 * 3_600_000 + below(rng, 3_600_000)
             script = self.behaviour.heavy_bot_session(bot, start, rng)
             written = self.emit(script, SessionInfo(bot, f"{rng.getrandbits(64):016x}", 100,
                                                     None), 0, bot=True)
@@ -241,7 +242,7 @@ class DayWriter:
                         or self.remaining <= 0:
                     continue
                 start, end = day_bounds_ms(plan, project.timezone, then)
-                flush = self.start_ms + rng.randrange(14 * 3_600_000)
+                flush = self.start_ms + below(rng, 14 * 3_600_000)
                 self._play(visitor, self.start_time(start, end), False, flush,
                            ProjectDay(project, plan, then))  # the ads running back then
         if project.index == 1:
@@ -249,7 +250,7 @@ class DayWriter:
                 visitor = self.visitor(self.returning_index(self.day_index))
                 if not visitor.user_id or self.remaining <= 0:
                     continue
-                plan_name, price = POCKET_PLANS[rng.randrange(len(POCKET_PLANS))]
+                plan_name, price = pick(rng, POCKET_PLANS)
                 script = Script(rng, self.start_time(self.start_ms, self.end_ms), visitor.user_id,
                                 edge=False)
                 script.add("track", "subscription_renewed",

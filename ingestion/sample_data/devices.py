@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from itertools import accumulate
 from random import Random
 
+from ingestion.sample_data.draws import below, between, pick
+
 
 @dataclass(frozen=True)
 class Device:
@@ -113,7 +115,7 @@ BOT_TABLE = weighted(tuple((w, (name, device, pages)) for w, name, device, pages
 def ip_address(rng: Random) -> str:
     """A public-looking IPv4 (three in four) or IPv6 address."""
     if rng.random() < 0.75:
-        return (f"{_IPV4_FIRST[rng.randrange(len(_IPV4_FIRST))]}.{rng.randrange(256)}"
-                f".{rng.randrange(256)}.{rng.randrange(1, 255)}")
+        return (f"{pick(rng, _IPV4_FIRST)}.{below(rng, 256)}"
+                f".{below(rng, 256)}.{between(rng, 1, 255)}")
     groups = ":".join(f"{rng.getrandbits(16):x}" for _ in range(6))
-    return f"{_IPV6_PREFIXES[rng.randrange(len(_IPV6_PREFIXES))]}:{groups}"
+    return f"{pick(rng, _IPV6_PREFIXES)}:{groups}"

@@ -11,6 +11,7 @@ import copy
 from random import Random
 
 from ingestion.sample_data.catalog import MOBILE, RETIRED_KEYS, SEGMENT, SERVER, TRACKER
+from ingestion.sample_data.draws import below
 from ingestion.sample_data.shapes import (
     IDENTITY_FIELDS,
     KEY_FIELD,
@@ -77,7 +78,7 @@ def malformed_line(kind: str, shape: str, template: dict, rng: Random) -> str:
         else:
             line["properties"] = {**(line.get("properties") or {}), "label": "Buy\x00now"}
     elif kind == "time_in_future":
-        _set_time(line, shape, FUTURE_MS + rng.randrange(86_400_000))
+        _set_time(line, shape, FUTURE_MS + below(rng, 86_400_000))
     elif kind == "time_too_old":
         _set_time(line, shape, CLOCK_RESET_MS if shape == MOBILE else TOO_OLD_MS)
     elif kind == "invalid_time":
@@ -90,7 +91,7 @@ def malformed_line(kind: str, shape: str, template: dict, rng: Random) -> str:
     elif kind == "not_an_object":
         return encode([line])  # a batch array where one event belongs
     elif kind == "unknown_shape":
-        return encode({"ping": True, "source": "uptime-monitor", "ts": rng.randrange(10**12)})
+        return encode({"ping": True, "source": "uptime-monitor", "ts": below(rng, 10**12)})
     elif kind == "invalid_utf8":
         text = encode(line)
         cut = text.index(':"') + 2

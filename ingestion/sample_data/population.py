@@ -19,6 +19,7 @@ from random import Random
 from ingestion.sample_data import devices
 from ingestion.sample_data.ads import FB_SESSION_SHARE
 from ingestion.sample_data.catalog import PROJECTS, ProjectSpec
+from ingestion.sample_data.draws import below, between, pick
 
 AVG_EVENTS_PER_SESSION = 5.2   # measured on generated data; sizes the population
 NEW_SESSION_SHARE = 0.5        # of sessions that are a new visitor's first
@@ -158,7 +159,7 @@ def _uuid(rng: Random) -> str:
 
 def _user_id(project: ProjectSpec, rng: Random) -> str:
     if project.index == 0:
-        return f"cus_{rng.randrange(10**7, 10**8)}"
+        return f"cus_{between(rng, 10**7, 10**8)}"
     if project.index == 1:
         return f"pf-{rng.getrandbits(40):010x}"
     return f"usr_{rng.getrandbits(48):012x}"
@@ -194,8 +195,8 @@ def make_visitor(project: ProjectSpec, seed: int, index: int, *, resolve_links: 
     rng = rng_for(seed, 1, project.index, index)
     anon_id = _uuid(rng)
     channel = _channel(project, rng)
-    tz_name, tz_offset = project.visitor_timezones[rng.randrange(len(project.visitor_timezones))]
-    locale = project.locales[rng.randrange(len(project.locales))]
+    tz_name, tz_offset = pick(rng, project.visitor_timezones)
+    locale = pick(rng, project.locales)
     ip = devices.ip_address(rng)
     bot = None
     bot_pages = (0, 0)
@@ -205,7 +206,7 @@ def make_visitor(project: ProjectSpec, seed: int, index: int, *, resolve_links: 
     else:
         source = _first_source(project, channel, rng)
         if channel in ("android", "ios"):
-            device = devices.APP_DEVICES[rng.randrange(len(devices.APP_DEVICES))]
+            device = pick(rng, devices.APP_DEVICES)
         elif source == "fb" and rng.random() < 0.55:
             device = devices.choose(rng, devices.IN_APP_TABLE)
         else:
@@ -219,8 +220,8 @@ def make_visitor(project: ProjectSpec, seed: int, index: int, *, resolve_links: 
     if project.index == 2:
         visitor.offset_times = rng.random() < 0.12
         if rng.random() < 0.05:  # a client clock minutes or hours off
-            magnitude = rng.randrange(120_000, 900_000) if rng.random() < 0.6 else \
-                rng.randrange(3_600_000, 14_400_000)
+            magnitude = between(rng, 120_000, 900_000) if rng.random() < 0.6 else \
+                between(rng, 3_600_000, 14_400_000)
             visitor.skew_ms = magnitude if rng.random() < 0.5 else -magnitude
     fb_boost = 1.6 if source == "fb" else 1.0
     u = rng.random()
@@ -241,7 +242,7 @@ def make_visitor(project: ProjectSpec, seed: int, index: int, *, resolve_links: 
     second = 0.7 if (project.index == 2 and channel == "ios") else (0.04 if project.index == 0
                                                                     else 0.0)
     if resolve_links and index > 0 and rng.random() < second:
-        earlier = make_visitor(project, seed, rng.randrange(index), resolve_links=False)
+        earlier = make_visitor(project, seed, below(rng, index), resolve_links=False)
         if earlier.signup_stage == 3 and earlier.user_id:
             visitor.user_id = earlier.user_id
             visitor.second_device = True

@@ -17,6 +17,7 @@ from random import Random
 from typing import Any
 
 from ingestion.sample_data.catalog import MOBILE, SEGMENT, SERVER, TRACKER
+from ingestion.sample_data.draws import below, between
 from ingestion.sample_data.population import Visitor
 
 Event = tuple[int, str, str | None, tuple[str, str, str, str] | None, dict | None, str, str | None]
@@ -87,13 +88,13 @@ def segment(ev: Event, session: SessionInfo, key_field: str, key: str, rng: Rand
     t, kind, name, page, props, channel, user_id = ev
     visitor = session.visitor
     if channel == "server":  # the shop's backend: synchronised clock, same data centre
-        sent = t + rng.randrange(5, 250)
+        sent = t + between(rng, 5, 250)
         received = sent
         timestamp, sent_at = iso_utc(t), iso_utc(sent)
     else:
         real_sent = session.flush_ms
         if real_sent is None:  # analytics.js sends in small batches
-            real_sent = t + rng.randrange(50, 9000)
+            real_sent = t + between(rng, 50, 9000)
         received = real_sent + session.latency_ms
         skew = visitor.skew_ms
         if visitor.offset_times:
@@ -183,8 +184,8 @@ def tracker(ev: Event, session: SessionInfo, key: str, rng: Random) -> dict:
     if kind == "click":
         width, height = visitor.device.viewport
         line["selector"] = props["selector"] if props else None
-        line["x"] = rng.randrange(max(width, 1))
-        line["y"] = rng.randrange(max(height, 1)) + rng.randrange(2000)
+        line["x"] = below(rng, max(width, 1))
+        line["y"] = below(rng, max(height, 1)) + below(rng, 2000)
     elif kind == "scroll":
         line["scroll_pct"] = props["scroll_pct"]
     if kind == "page":
