@@ -1,16 +1,10 @@
 """Asset checks of our own, beyond dbt's tests: the guarantees SPEC 3-4 promise, checked in SQL."""
 
-from __future__ import annotations
-
-from datetime import timedelta
-
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetKey,
     asset_check,
-    build_last_update_freshness_checks,
-    build_sensor_for_freshness_checks,
 )
 
 from ingestion.postgres import connection
@@ -87,8 +81,4 @@ def ad_spend_reconciles(warehouse: WarehouseResource) -> AssetCheckResult:
     )
 
 
-freshness_checks = build_last_update_freshness_checks(
-    assets=[raw("events"), raw("facebook_insights")], lower_bound_delta=timedelta(hours=26)
-)
-freshness_sensor = build_sensor_for_freshness_checks(freshness_checks=freshness_checks)
 own_checks = [manifest_lines_balance, ad_account_matches_project, ad_spend_reconciles]

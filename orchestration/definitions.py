@@ -1,5 +1,8 @@
 """The one Dagster code location of Beacon (workspace.yaml and `[tool.dagster]` load `defs`)."""
 
+import sys
+from pathlib import Path
+
 from dagster import Definitions
 from dagster_dbt import DbtCliResource
 
@@ -7,7 +10,7 @@ from orchestration.assets.dbt import dbt_models
 from orchestration.assets.events import event_files, events_retention
 from orchestration.assets.facebook import facebook_ads
 from orchestration.assets.projects import projects_registry
-from orchestration.checks import freshness_checks, freshness_sensor, own_checks
+from orchestration.checks import own_checks
 from orchestration.dbt_project import beacon_dbt
 from orchestration.jobs import all_jobs
 from orchestration.resources import (
@@ -27,17 +30,20 @@ def default_resources() -> dict:
         "projects_registry": ProjectsRegistryResource(),
         "landing": LandingResource(),
         "graph_api": GraphApiResource(),
-        "dbt": DbtCliResource(project_dir=beacon_dbt),
+        # The venv's dbt, found without relying on PATH (Dagster may be started from anywhere).
+        "dbt": DbtCliResource(
+            project_dir=beacon_dbt, dbt_executable=str(Path(sys.executable).with_name("dbt"))
+        ),
     }
 
 
 def build_defs(resources: dict | None = None) -> Definitions:
     return Definitions(
         assets=[projects_registry, event_files, events_retention, facebook_ads, dbt_models],
-        asset_checks=[*own_checks, *freshness_checks],
+        asset_checks=own_checks,
         jobs=all_jobs,
         schedules=all_schedules,
-        sensors=[new_event_files_sensor, freshness_sensor],
+        sensors=[new_event_files_sensor],
         resources={**default_resources(), **(resources or {})},
     )
 

@@ -7,7 +7,6 @@ from orchestration.assets.dbt import dbt_models
 from orchestration.assets.events import event_files, events_retention
 from orchestration.assets.facebook import facebook_ads
 from orchestration.assets.projects import projects_registry
-from orchestration.partitions import facebook_daily
 
 event_assets = AssetSelection.assets(projects_registry, event_files, events_retention)
 
@@ -19,7 +18,6 @@ ingest_events_job = define_asset_job(
 ingest_facebook_job = define_asset_job(
     "ingest_facebook",
     selection=AssetSelection.assets(facebook_ads),
-    partitions_def=facebook_daily,
     description="Pull Facebook insights and the ads dimension for a range of days.",
 )
 dbt_build_job = define_asset_job(

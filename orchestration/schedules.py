@@ -1,7 +1,5 @@
 """Daily schedules: Facebook's trailing restatement window first, then events and the marts."""
 
-from __future__ import annotations
-
 from datetime import timedelta
 
 from dagster import RunRequest, ScheduleEvaluationContext, schedule

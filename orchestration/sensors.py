@@ -1,7 +1,5 @@
 """A sensor that loads event files as they land, one run per new set of files."""
 
-from __future__ import annotations
-
 import hashlib
 
 from dagster import RunRequest, SensorEvaluationContext, SkipReason, sensor

@@ -1,9 +1,8 @@
 """Every dbt model, seed and snapshot as a Dagster asset; dbt tests as asset checks."""
 
-from __future__ import annotations
-
+import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, Config
@@ -13,8 +12,9 @@ from dagster_dbt import (
     DbtCliResource,
     dbt_assets,
 )
+from psycopg import sql
 
-from ingestion.postgres import dbt_env
+from ingestion.postgres import connection, dbt_env
 from orchestration.dbt_project import beacon_dbt, ensure_manifest
 from orchestration.resources import WarehouseResource
 
@@ -57,6 +57,25 @@ def dbt_models(
     warehouse: WarehouseResource,
     config: DbtBuildConfig,
 ):
+    dsn = warehouse.get_dsn()
     # dbt runs as a subprocess that reads the connection from profiles.yml's env vars.
-    os.environ.update(dbt_env(warehouse.get_dsn()))
-    yield from dbt.cli(dbt_build_args(config), context=context).stream().fetch_row_counts()
+    os.environ.update(dbt_env(dsn))
+    events = dbt.cli(dbt_build_args(config), context=context).stream()
+    yield from with_row_counts(events, dsn)
+
+
+def with_row_counts(events: Iterable, dsn: str) -> Iterator:
+    """Add `dagster/row_count` to each materialized mart, counted on our own connection
+    (dagster-dbt's fetch_row_counts queries the database name frozen in the manifest)."""
+    nodes = json.loads(beacon_dbt.manifest_path.read_text())["nodes"]
+    with connection(dsn, autocommit=True) as conn:
+        for event in events:
+            unique_id = getattr(event, "metadata", {}).get("unique_id")
+            node = nodes.get(getattr(unique_id, "value", unique_id)) if unique_id else None
+            if node and node.get("schema") == "marts":
+                relation = sql.Identifier(node["schema"], node.get("alias") or node["name"])
+                rows = conn.execute(sql.SQL("select count(*) from {}").format(relation))
+                event = event.with_metadata(
+                    {**event.metadata, "dagster/row_count": rows.fetchone()[0]}
+                )
+            yield event

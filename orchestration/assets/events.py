@@ -1,13 +1,11 @@
 """Event files from the landing directory into raw.events, raw.quarantine and the manifest."""
 
-from __future__ import annotations
-
 from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, asset, multi_asset
 
 from ingestion.events.loader import load_landing
 from ingestion.events.retention import delete_expired_events
 from ingestion.postgres import connection
-from orchestration.assets.keys import EVENT_TABLES, PROJECT_TABLES, raw
+from orchestration.assets.keys import DAILY_SOURCE_FRESHNESS, EVENT_TABLES, PROJECT_TABLES, raw
 from orchestration.assets.policies import INGESTION_RETRY, fail_fast_on_user_errors
 from orchestration.resources import LandingResource, ProjectsRegistryResource, WarehouseResource
 
@@ -25,6 +23,7 @@ DESCRIPTIONS = {
             group_name="raw",
             kinds={"postgres"},
             description=DESCRIPTIONS[table],
+            freshness_policy=DAILY_SOURCE_FRESHNESS,
             deps=[raw("project_keys")],
         )
         for table in EVENT_TABLES

@@ -4,8 +4,6 @@ A backfill over many days runs as one run (single-run backfill policy), so a 90-
 is one API pull, which the client turns into async report runs.
 """
 
-from __future__ import annotations
-
 from datetime import date
 
 from dagster import (
@@ -18,7 +16,7 @@ from dagster import (
 
 from ingestion.facebook_ads.loader import sync_projects
 from ingestion.postgres import connection
-from orchestration.assets.keys import FACEBOOK_TABLES, raw
+from orchestration.assets.keys import DAILY_SOURCE_FRESHNESS, FACEBOOK_TABLES, raw
 from orchestration.assets.policies import INGESTION_RETRY, fail_fast_on_user_errors
 from orchestration.partitions import facebook_daily
 from orchestration.resources import GraphApiResource, ProjectsRegistryResource, WarehouseResource
@@ -41,6 +39,7 @@ DESCRIPTIONS = {
             group_name="raw",
             kinds={"postgres", "facebook"},
             description=DESCRIPTIONS[table],
+            freshness_policy=DAILY_SOURCE_FRESHNESS,
             deps=[raw("project_ad_accounts")],
         )
         for table in FACEBOOK_TABLES

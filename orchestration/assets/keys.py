@@ -1,8 +1,8 @@
 """Asset keys of the raw layer: `["raw", table]`, the same keys dagster-dbt gives dbt sources."""
 
-from __future__ import annotations
+from datetime import timedelta
 
-from dagster import AssetKey
+from dagster import AssetKey, FreshnessPolicy
 
 
 def raw(table: str) -> AssetKey:
@@ -24,4 +24,9 @@ FACEBOOK_TABLES = (
     "facebook_adsets",
     "facebook_campaigns",
     "facebook_ad_accounts",
+)
+
+# Raw sources load daily: a day and a bit without new data is worth a warning, two a failure.
+DAILY_SOURCE_FRESHNESS = FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=48), warn_window=timedelta(hours=26)
 )

@@ -1,8 +1,6 @@
 """Retries: transient failures (a dropped connection, a throttled API) retry with backoff;
 errors a person must fix (a bad token, a missing file) fail at once."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 

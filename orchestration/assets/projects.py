@@ -1,7 +1,5 @@
 """The projects registry (config/projects.yml) as raw tables."""
 
-from __future__ import annotations
-
 from dagster import AssetSpec, MaterializeResult, multi_asset
 
 from ingestion.postgres import connection
