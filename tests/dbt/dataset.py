@@ -244,8 +244,8 @@ def load_events(conn: psycopg.Connection, *, second_load: bool | None = None) ->
         if second_load is None or event.second_load == second_load
     ]
     columns = sorted(EVENT_COLUMNS)
-    with conn.transaction(), conn.cursor() as cur:
-        with cur.copy(f"copy raw.events ({', '.join(columns)}) from stdin") as copy:
-            for row in rows:
-                copy.write_row([row.get(column) for column in columns])
+    copy_sql = f"copy raw.events ({', '.join(columns)}) from stdin"
+    with conn.transaction(), conn.cursor() as cur, cur.copy(copy_sql) as copy:
+        for row in rows:
+            copy.write_row([row.get(column) for column in columns])
     return len(rows)

@@ -120,8 +120,10 @@ final as (
         all_reached.step_number,
         funnel_steps.step_event,
         all_reached.reached_at,
-        ({{ beacon.epoch_ms('all_reached.reached_at') }} - {{ beacon.epoch_ms('all_reached.entry_at') }}) / 1000.0
-            as seconds_from_entry,
+        cast(
+            ({{ beacon.epoch_ms('all_reached.reached_at') }} - {{ beacon.epoch_ms('all_reached.entry_at') }}) / 1000.0
+            as {{ dbt.type_numeric() }}
+        ) as seconds_from_entry,
         all_reached.is_bot,
         all_reached.visitor_loaded_at
 

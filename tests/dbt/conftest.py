@@ -1,0 +1,77 @@
+"""One warehouse per server for the whole package: dbt runs cost seconds each, so they happen
+once and every test of tests/dbt asserts on the result."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ingestion.postgres import with_database
+from tests.conftest import SERVERS, _admin_dsn
+from tests.dbt import dataset
+from tests.dbt.dbt_cli import run_dbt
+
+MARTS = [
+    "dim_ads", "dim_users", "dim_visitors", "fct_ad_performance_daily",
+    "fct_adset_performance_daily", "fct_campaign_performance_daily", "fct_daily_rollups",
+    "fct_events", "fct_funnel_daily", "fct_sessions",
+]
+INCREMENTAL_COPY = "incremental_result"
+
+
+@dataclass
+class BuiltWarehouse:
+    dsn: str
+    server: str
+    target_path: Path
+
+    def rows(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with psycopg.connect(self.dsn) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def connection(self) -> psycopg.Connection:
+        return psycopg.connect(self.dsn, autocommit=True)
+
+    def dbt(self, *args: str) -> None:
+        run_dbt(self.dsn, self.target_path, *args)
+
+
+@pytest.fixture(scope="package", params=SERVERS)
+def warehouse(
+    request: pytest.FixtureRequest,
+    server_dsns: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[BuiltWarehouse]:
+    """The hand-written dataset loaded in two loads with an incremental build after each, the
+    incremental marts copied aside, then a full-refresh `dbt build` (data and unit tests
+    included) over the same raw data."""
+    admin = _admin_dsn(request.param, request, server_dsns)
+    name = f"beacon_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    built = BuiltWarehouse(
+        with_database(admin, name), request.param, tmp_path_factory.mktemp("dbt-target")
+    )
+    try:
+        with psycopg.connect(built.dsn, autocommit=True) as conn:
+            dataset.load_registry(conn)
+            dataset.load_events(conn, second_load=False)
+        models_only = ("--exclude", "resource_type:test", "resource_type:unit_test")
+        built.dbt("build", *models_only)
+        with psycopg.connect(built.dsn, autocommit=True) as conn:
+            dataset.load_events(conn, second_load=True)
+        built.dbt("build", *models_only)
+        with psycopg.connect(built.dsn, autocommit=True) as conn:
+            conn.execute(f"create schema {INCREMENTAL_COPY}")
+            for mart in MARTS:
+                conn.execute(f"create table {INCREMENTAL_COPY}.{mart} as table marts.{mart}")
+        built.dbt("build", "--full-refresh")
+        yield built
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
