@@ -8,10 +8,11 @@ match the generator's counts against the quarantine table.
 from __future__ import annotations
 
 import copy
+import json
 from random import Random
 
 from ingestion.sample_data.catalog import MOBILE, RETIRED_KEYS, SEGMENT, SERVER, TRACKER
-from ingestion.sample_data.draws import below
+from ingestion.sample_data.draws import below, between
 from ingestion.sample_data.shapes import (
     IDENTITY_FIELDS,
     KEY_FIELD,
@@ -47,12 +48,15 @@ def _set_time(line: dict, shape: str, ms: int) -> None:
         line.pop("sent_at", None)
 
 
-def malformed_line(kind: str, shape: str, template: dict, rng: Random) -> str:
+def malformed_line(kind: str, shape: str, template: dict, rng: Random) -> bytes:
     """A line of `kind`, derived from a valid line (`template`) of `shape`; no newline."""
     line = copy.deepcopy(template)
-    if kind == "invalid_json":
+    if kind == "invalid_json":  # a write cut short (at an ASCII byte: still valid UTF-8)
         text = encode(line)
-        return text[: rng.randrange(len(text) // 3, len(text) - 1)]  # a write cut short
+        cut = between(rng, len(text) // 3, len(text) - 1)
+        while text[cut] >= 0x80:
+            cut -= 1
+        return text[:cut]
     if kind == "unknown_project":
         field = "project_key" if shape == SEGMENT and "project_key" in line else KEY_FIELD[shape]
         line[field] = RETIRED_KEYS[shape]
@@ -65,7 +69,7 @@ def malformed_line(kind: str, shape: str, template: dict, rng: Random) -> str:
         if shape == SEGMENT:
             line["anonymous_id"] = {"id": line["anonymous_id"]}
         elif shape == MOBILE:
-            line["properties"] = encode(line["properties"])  # only the server may send text
+            line["properties"] = encode(line["properties"]).decode()  # only the server sends text
         elif shape == SERVER:
             line["user_id"] = {"id": line["user_id"]}
         else:
@@ -74,7 +78,7 @@ def malformed_line(kind: str, shape: str, template: dict, rng: Random) -> str:
         if shape == TRACKER:
             line["user_agent"] = (line.get("user_agent") or "") + "\x00"
         elif shape == SERVER and isinstance(line["properties"], str):
-            line["properties"] = line["properties"][:-1] + ',"note":"\\u0000"}'
+            line["properties"] = encode({**json.loads(line["properties"]), "note": "\x00"}).decode()
         else:
             line["properties"] = {**(line.get("properties") or {}), "label": "Buy\x00now"}
     elif kind == "time_in_future":
@@ -92,11 +96,10 @@ def malformed_line(kind: str, shape: str, template: dict, rng: Random) -> str:
         return encode([line])  # a batch array where one event belongs
     elif kind == "unknown_shape":
         return encode({"ping": True, "source": "uptime-monitor", "ts": below(rng, 10**12)})
-    elif kind == "invalid_utf8":
+    elif kind == "invalid_utf8":  # a Latin-1 "é" inside the first string
         text = encode(line)
-        cut = text.index(':"') + 2
-        # A lone Latin-1 byte inside a string: written with surrogateescape it is 0xE9.
-        return text[:cut] + "caf\udce9 " + text[cut:]
+        cut = text.index(b':"') + 2
+        return text[:cut] + b"caf\xe9 " + text[cut:]
     elif kind == "missing_event_name":
         if shape in (SERVER, TRACKER):  # their shape is told by these keys: keep them, null
             line[NAME_FIELD[shape]] = None
@@ -107,13 +110,13 @@ def malformed_line(kind: str, shape: str, template: dict, rng: Random) -> str:
             if shape == SEGMENT:
                 line["type"] = "track"
     elif kind == "empty_line":
-        return "   "
+        return b"   "
     else:
         raise ValueError(f"unknown malformed kind {kind}")
     return encode(line)
 
 
-def oversize_line(template: dict) -> str:
+def oversize_line(template: dict) -> bytes:
     """An event carrying a DOM snapshot of over 1 MB (compresses to almost nothing)."""
     line = copy.deepcopy(template)
     line["properties"] = {"dom_snapshot": '<div class="row"><span>item</span></div>' * 27_000}

@@ -4,17 +4,18 @@ An abstract event is a tuple `(t, kind, name, page, props, channel, user_id)`:
 `t` is the real time in epoch milliseconds, `kind` one of page, screen, track, click,
 scroll, form_start, form_submit, identify; `page` a `(url, path, title, referrer)` tuple
 or None. Each serializer returns the line as a dict (the writer encodes it), built
-field by field in the order an SDK would send them.
+field by field in the order an SDK would send them; `encode` makes it a line.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 from random import Random
 from typing import Any
+
+import orjson
 
 from ingestion.sample_data.catalog import MOBILE, SEGMENT, SERVER, TRACKER
 from ingestion.sample_data.draws import below, between
@@ -23,7 +24,11 @@ from ingestion.sample_data.population import Visitor
 Event = tuple[int, str, str | None, tuple[str, str, str, str] | None, dict | None, str, str | None]
 
 _EPOCH = date(1970, 1, 1)
-encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def encode(value: object) -> bytes:
+    """Compact JSON in UTF-8, as SDKs send it (orjson: ten times the stdlib's speed)."""
+    return orjson.dumps(value)
 
 
 @lru_cache(maxsize=8192)
@@ -223,7 +228,7 @@ def server(ev: Event, session: SessionInfo, key: str, rng: Random) -> dict:
     if props:
         properties.update(props)
     # The analytics server stores properties as TEXT: older rows come back as a JSON string.
-    stored: dict | str = encode(properties) if rng.random() < 0.3 else properties
+    stored: dict | str = encode(properties).decode() if rng.random() < 0.3 else properties
     return {"event_type": name, "user_id": user_id, "session_id": session.client_id or None,
             "properties": stored, "created_at": sql_utc(t), "project_key": key}
 

@@ -10,11 +10,7 @@ _FLUSH_LINES = 2048
 
 
 class NdjsonGzWriter:
-    """Appends lines (without newline) to one gzip file, buffering to keep writes large.
-
-    Lines are encoded with `surrogateescape`, so a lone surrogate written on purpose by
-    the malformed-line maker becomes an invalid UTF-8 byte in the file.
-    """
+    """Appends lines (bytes, without newline) to one gzip file, in large writes."""
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -22,10 +18,10 @@ class NdjsonGzWriter:
         self._raw = open(path, "wb")  # noqa: SIM115 - closed in close()
         self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0,
                                    compresslevel=COMPRESS_LEVEL)
-        self._buffer: list[str] = []
+        self._buffer: list[bytes] = []
         self.lines = 0
 
-    def write(self, line: str) -> None:
+    def write(self, line: bytes) -> None:
         self._buffer.append(line)
         self.lines += 1
         if len(self._buffer) >= _FLUSH_LINES:
@@ -33,8 +29,8 @@ class NdjsonGzWriter:
 
     def _flush(self) -> None:
         if self._buffer:
-            self._buffer.append("")
-            self._gzip.write("\n".join(self._buffer).encode("utf-8", "surrogateescape"))
+            self._buffer.append(b"")
+            self._gzip.write(b"\n".join(self._buffer))
             self._buffer.clear()
 
     def close(self) -> int:
