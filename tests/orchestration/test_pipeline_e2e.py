@@ -56,13 +56,20 @@ def test_whole_graph_materializes_with_known_totals(
             "warehouse": WarehouseResource(dsn=warehouse_dsn),
             "projects_registry": ProjectsRegistryResource(path=str(sample / "projects.yml")),
             "landing": LandingResource(path=str(sample / "landing")),
-            "graph_api": GraphApiResource(base_url=api.url, api_version="v21.0",
-                                          access_token=TOKEN),
+            "graph_api": GraphApiResource(
+                base_url=api.url, api_version="v21.0", access_token=TOKEN
+            ),
         }
         run_job("ingest_events", resources=resources, instance=instance)
-        run_job("ingest_facebook", resources=resources, instance=instance, tags={
-            "dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat()})
+        run_job(
+            "ingest_facebook",
+            resources=resources,
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": first.isoformat(),
+                "dagster/asset_partition_range_end": last.isoformat(),
+            },
+        )
     built = run_job("dbt_build", resources=resources, instance=instance)
 
     # Every dbt test ran as an asset check and passed.
@@ -71,15 +78,18 @@ def test_whole_graph_materializes_with_known_totals(
 
     expected_rows, expected_spend = _fixture_totals(sample, first, last)
     with psycopg.connect(warehouse_dsn) as conn:
+
         def one(sql: str):
             return conn.execute(sql).fetchone()[0]
 
         # Every line of every file is accounted for, once.
         assert one("select sum(lines_total) from raw.load_manifest") == summary["lines"]
         assert one("select sum(lines_loaded) from raw.load_manifest") == one(
-            "select count(*) from raw.events")
+            "select count(*) from raw.events"
+        )
         assert one("select count(*) from raw.quarantine") == one(
-            "select sum(lines_quarantined) from raw.load_manifest")
+            "select sum(lines_quarantined) from raw.load_manifest"
+        )
 
         # Facebook: all fixture rows, spend to the cent, raw and mart alike.
         assert one("select count(*) from raw.facebook_insights") == expected_rows
@@ -87,16 +97,27 @@ def test_whole_graph_materializes_with_known_totals(
         assert one("select sum(spend) from marts.fct_ad_performance_daily") == expected_spend
 
         # Every mart has rows, and the marts agree with each other.
-        for mart in ("fct_events", "fct_sessions", "dim_visitors", "dim_users",
-                     "fct_daily_rollups", "fct_funnel_daily", "dim_ads",
-                     "fct_ad_performance_daily", "fct_adset_performance_daily",
-                     "fct_campaign_performance_daily"):
+        for mart in (
+            "fct_events",
+            "fct_sessions",
+            "dim_visitors",
+            "dim_users",
+            "fct_daily_rollups",
+            "fct_funnel_daily",
+            "dim_ads",
+            "fct_ad_performance_daily",
+            "fct_adset_performance_daily",
+            "fct_campaign_performance_daily",
+        ):
             assert one(f"select count(*) from marts.{mart}") > 0, mart
         assert one("select sum(sessions) from marts.fct_daily_rollups") == one(
-            "select count(*) from marts.fct_sessions where not is_bot")
+            "select count(*) from marts.fct_sessions where not is_bot"
+        )
         assert one("select count(*) from marts.dim_visitors") == one(
-            "select count(distinct (project_id, anonymous_id)) from marts.fct_sessions")
+            "select count(distinct (project_id, anonymous_id)) from marts.fct_sessions"
+        )
         assert one("select sum(events) from marts.fct_sessions") == one(
-            "select count(*) from marts.fct_events")
+            "select count(*) from marts.fct_events"
+        )
         assert one("select count(*) from marts.fct_sessions where is_bot") > 0
         assert one("select sum(conversions) from marts.fct_ad_performance_daily") > 0

@@ -18,7 +18,8 @@ from orchestration.sensors import new_event_files_sensor
 
 def test_facebook_schedule_requests_the_trailing_28_days_in_one_run() -> None:
     context = build_schedule_context(
-        scheduled_execution_time=datetime(2026, 11, 1, 4, 0, tzinfo=UTC))
+        scheduled_execution_time=datetime(2026, 11, 1, 4, 0, tzinfo=UTC)
+    )
     request = facebook_daily_schedule(context)
     assert isinstance(request, RunRequest)
     assert request.tags["dagster/asset_partition_range_start"] == "2026-10-04"
@@ -28,7 +29,8 @@ def test_facebook_schedule_requests_the_trailing_28_days_in_one_run() -> None:
 
 def test_refresh_schedule_requests_one_run_per_day() -> None:
     context = build_schedule_context(
-        scheduled_execution_time=datetime(2026, 11, 1, 5, 0, tzinfo=UTC))
+        scheduled_execution_time=datetime(2026, 11, 1, 5, 0, tzinfo=UTC)
+    )
     assert daily_refresh_schedule(context).run_key == "refresh-2026-11-01"
 
 
@@ -36,15 +38,26 @@ def _write_events(path: Path, count: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(path, "wt") as handle:
         for n in range(count):
-            handle.write(json.dumps({
-                "api_key": "k1", "event_name": "app_open", "session_id": f"s{n}",
-                "timestamp_ms": 1_790_000_000_000 + n, "platform": "android"}) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "api_key": "k1",
+                        "event_name": "app_open",
+                        "session_id": f"s{n}",
+                        "timestamp_ms": 1_790_000_000_000 + n,
+                        "platform": "android",
+                    }
+                )
+                + "\n"
+            )
 
 
 def test_sensor_requests_one_run_per_new_file_set(warehouse_dsn: str, tmp_path: Path) -> None:
     landing = tmp_path / "landing"
-    resources = {"warehouse": WarehouseResource(dsn=warehouse_dsn),
-                 "landing": LandingResource(path=str(landing))}
+    resources = {
+        "warehouse": WarehouseResource(dsn=warehouse_dsn),
+        "landing": LandingResource(path=str(landing)),
+    }
     _write_events(landing / "a.ndjson.gz", 3)
 
     first = build_sensor_context(resources=resources)
