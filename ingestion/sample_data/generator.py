@@ -99,13 +99,17 @@ def generate(
     units = [(p.index, d) for d in day_indexes for p in PROJECTS]
     if workers is None:
         workers = 1 if events < PARALLEL_FROM_EVENTS else min(os.cpu_count() or 1, 4)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "projects.yml").write_text(projects_yaml())
-    results = _run_units(out_dir, plan, units, workers, progress)
-    accounts = write_fixtures(out_dir, plan, day_indexes[-1])
-    summary = _summarise(plan, extra_days, [results[u] for u in units], accounts)
-    name = "summary-extra.json" if extra_days else "summary.json"
-    (out_dir / name).write_text(json.dumps(asdict(summary), indent=2, sort_keys=True) + "\n")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "projects.yml").write_text(projects_yaml())
+        results = _run_units(out_dir, plan, units, workers, progress)
+        accounts = write_fixtures(out_dir, plan, day_indexes[-1])
+        summary = _summarise(plan, extra_days, [results[u] for u in units], accounts)
+        name = "summary-extra.json" if extra_days else "summary.json"
+        (out_dir / name).write_text(json.dumps(asdict(summary), indent=2, sort_keys=True) + "\n")
+    except OSError as exc:
+        where = exc.filename or out_dir
+        raise BeaconError(f"cannot write sample data to {where}: {exc.strerror or exc}") from exc
     return summary
 
 

@@ -467,4 +467,7 @@ def test_rejects_nonsense_sizes(tmp_path: Path) -> None:
         generate(tmp_path, events=0)
     with pytest.raises(BeaconError, match="--days"):
         generate(tmp_path, events=10, days=0)
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(BeaconError, match="cannot write sample data to .*a-file"):
+        generate(tmp_path / "a-file" / "out", events=10, days=1)
     assert date(2026, 10, 31) == DEFAULT_END_DATE
