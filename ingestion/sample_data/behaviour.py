@@ -24,7 +24,6 @@ from ingestion.sample_data.catalog import (
     POCKET_PLANS,
     POCKET_SCREENS,
     POCKET_WEB_PAGES,
-    PROJECTS,
     REFERRAL_REFERRERS,
     SEARCH_REFERRERS,
     Page,
@@ -433,7 +432,3 @@ class ProjectDay:
                 s.add("track", "project_opened", props={"view": "board"}, channel="ios")
         if s.user_id:
             self._orbit_upgrade(s, visitor, None, "ios")
-
-
-def project_day(project_index: int, plan: Plan, day_index: int) -> ProjectDay:
-    return ProjectDay(PROJECTS[project_index], plan, day_index)

@@ -90,18 +90,16 @@ class DayWriter:
         self.remaining = plan.budget(project_index, day_index)
         self.visitors: dict[int, Visitor] = {}
         self.writers: dict[tuple[str, int], NdjsonGzWriter] = {}
-        count, offset = plan.share_of(malformed.MALFORMED_RATE, project_index, day_index)
+        count, offset = plan.share_of(malformed.MALFORMED_PER_THOUSAND, project_index,
+                                      day_index)
         self.malformed_kinds = [malformed.KINDS[(offset + i) % len(malformed.KINDS)]
                                 for i in range(count)]
         budget = self.remaining
         self.malformed_at = sorted(below(self.rng, max(budget, 1)) for _ in range(count))
-        self.oversize_at = budget // 2 if self._is(2, min(1, plan.days - 1)) else None
+        # One line over 1 MB in the whole history: Orbit's second day.
+        oversize_day = (2, min(1, plan.days - 1))
+        self.oversize_at = budget // 2 if (project_index, day_index) == oversize_day else None
         self.written = 0
-
-    def _is(self, project_index: int, day_index: int) -> bool:
-        """Whether this is the history's project-day of a one-off (oversize line, heavy bot)."""
-        return (self.project.index, self.day_index) == (project_index, day_index) \
-            and self.day_index < self.plan.days
 
     # -- visitors and times ---------------------------------------------------------------
 

@@ -29,7 +29,7 @@ KINDS = (
     "unknown_shape", "invalid_utf8", "missing_event_name", "empty_line",
 )
 OVERSIZE = "oversize_line"
-MALFORMED_RATE = 0.005
+MALFORMED_PER_THOUSAND = 5
 
 FUTURE_MS = 1_951_826_400_000   # 2031-11-07: far more than a day after any load
 TOO_OLD_MS = 1_560_000_000_000  # 2019-06-08: beyond every project's retention

@@ -120,15 +120,17 @@ class Plan:
                 self.new_visitors(project_index, d) for d in range(day_index))
         return found
 
-    def share_of(self, rate: float, project_index: int, day_index: int) -> tuple[int, int]:
-        """(count, offset): a project-day's part of `rate` x the run's events, rounded so
-        the whole run gets exactly floor(rate x events); offset is how many came before
-        (project-days in order of day, then project), so kinds can be dealt in turn."""
+    def share_of(self, per_thousand: int, project_index: int, day_index: int
+                 ) -> tuple[int, int]:
+        """(count, offset): a project-day's part of `per_thousand` of the run's events,
+        rounded so the run gets exactly events x per_thousand // 1000; offset is how many
+        came before (project-days in order of day, then project), so kinds go in turn."""
         first_day = 0 if day_index < self.days else self.days
         before = sum(self.budget(p, d) for d in range(first_day, day_index + 1)
                      for p in range(len(PROJECTS)) if (d, p) < (day_index, project_index))
         through = before + self.budget(project_index, day_index)
-        return int(through * rate) - int(before * rate), int(before * rate)
+        return (through * per_thousand // 1000 - before * per_thousand // 1000,
+                before * per_thousand // 1000)
 
 
 @dataclass(slots=True)
@@ -257,6 +259,3 @@ def heavy_bot(project: ProjectSpec, seed: int) -> Visitor:
                    device=devices.SPOOFED_SCRAPER, ip=devices.ip_address(rng), locale="en-US",
                    timezone="America/New_York", tz_offset_minutes=-300, offset_times=False,
                    skew_ms=0, bot=None)
-
-
-__all__ = ["PROJECTS", "Plan", "Visitor", "heavy_bot", "make_visitor", "rng_for"]
