@@ -134,7 +134,7 @@ class ChunkMapper:
     def event_row(self, mapped: Mapped, tail: str) -> bytes:
         columns = mapped.columns
         columns["message_id"] = mapped.message_id
-        scalars = scalar_fields([columns.get(name) for name in SCALAR_COLUMNS])
+        scalars = scalar_fields(list(map(columns.get, SCALAR_COLUMNS)))
         try:
             documents = [_json_field(mapped.properties), _json_field(mapped.traits),
                          escape_json(orjson.dumps(mapped.payload))]

@@ -13,6 +13,7 @@ depth and no whitespace (after IP truncation).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,8 +55,21 @@ def detect_shape(event: dict) -> str | None:
     return None
 
 
-def time_text(moment: datetime) -> str:
-    return moment.isoformat()
+# ISO 8601 forms PostgreSQL reads exactly as datetime.fromisoformat does (with an offset).
+_PLAIN_ISO = re.compile(
+    r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)"
+).fullmatch
+
+
+def time_text(moment: datetime, original: object = None) -> str:
+    """A UTC time as COPY text; the client's own string when it is plain ISO 8601
+    (formatting a datetime costs more than the rest of a column)."""
+    if original.__class__ is str and _PLAIN_ISO(original):  # type: ignore[arg-type]
+        return original  # type: ignore[return-value]
+    return "%04d-%02d-%02d %02d:%02d:%02d.%06d+00" % (  # noqa: UP031 - the fastest form
+        moment.year, moment.month, moment.day,
+        moment.hour, moment.minute, moment.second, moment.microsecond,
+    )
 
 
 def _bool(flag: bool) -> str:
@@ -156,6 +170,7 @@ def map_segment(event: dict, projects: dict[str, Project]) -> Mapped:
     client_at = _required_time(event.get("timestamp"), "timestamp", v.iso_time)
     sent_at = v.optional_iso_time(event.get("sent_at"), "sent_at")
     received_at = v.optional_iso_time(event.get("received_at"), "received_at")
+    client_text = time_text(client_at, event["timestamp"])
     event_at = client_at
     if sent_at is not None and received_at is not None:
         try:  # client clock skew (SPEC 4)
@@ -184,10 +199,10 @@ def map_segment(event: dict, projects: dict[str, Project]) -> Mapped:
         "anonymous_id": anonymous_id,
         "user_id": user_id,
         "client_session_id": v.text(event.get("session_id"), "session_id"),
-        "event_at": time_text(event_at),
-        "client_event_at": time_text(client_at),
-        "sent_at": time_text(sent_at) if sent_at else None,
-        "received_at": time_text(received_at) if received_at else None,
+        "event_at": client_text if event_at is client_at else time_text(event_at),
+        "client_event_at": client_text,
+        "sent_at": time_text(sent_at, event["sent_at"]) if sent_at else None,
+        "received_at": time_text(received_at, event["received_at"]) if received_at else None,
         "page_url": v.text(page.get("url"), "context.page.url"),
         "page_path": v.text(page.get("path"), "context.page.path"),
         "page_title": v.text(page.get("title"), "context.page.title"),
@@ -237,7 +252,7 @@ def map_server(event: dict, projects: dict[str, Project]) -> Mapped:
     user_id = v.text(event.get("user_id"), "user_id")
     session_id = v.text(event.get("session_id"), "session_id")
     ip = _truncate_ip_in(event, "ip")
-    at = time_text(event_at)
+    at = time_text(event_at, event["created_at"])
     columns = {
         "is_page_view": _bool(name == "page_view"),
         "is_identify": "f",
@@ -261,7 +276,7 @@ def map_tracker(event: dict, projects: dict[str, Project]) -> Mapped:
     name = v.text(event.get("name"), "name") or kind
     selector = v.text(event.get("selector"), "selector")
     ip = _truncate_ip_in(event, "ip")
-    at = time_text(event_at)
+    at = time_text(event_at, event["created_at"])
     columns = {
         "is_page_view": _bool(kind == "page_view"),
         "is_identify": "f",

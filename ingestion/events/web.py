@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import unquote_plus, urlsplit
 
 # Query parameters copied into their own columns (SPEC 3.2), in column order.
@@ -11,6 +12,7 @@ UTM_PARAMETERS = (
     "utm_campaign_id", "utm_adset_id", "utm_ad_id", "utm_placement", "fbclid",
 )
 _UTM_SET = frozenset(UTM_PARAMETERS)
+_IPV4 = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})").fullmatch
 
 
 def truncate_ip(value: str) -> str | None:
@@ -19,12 +21,11 @@ def truncate_ip(value: str) -> str | None:
     An unreadable value is dropped rather than kept, since it may still identify someone
     (e.g. an `X-Forwarded-For` list).
     """
-    head, dot, last = value.rpartition(".")
-    if dot and last.isdigit() and ":" not in head:
-        parts = head.split(".")
-        octets = [*parts, last]
-        if len(parts) == 3 and all(p.isdigit() and int(p) <= 255 for p in octets):
-            return f"{int(parts[0])}.{int(parts[1])}.{int(parts[2])}.0"
+    ipv4 = _IPV4(value)
+    if ipv4:
+        octets = ipv4.groups()
+        if all(len(octet) < 3 or octet <= "255" for octet in octets):
+            return f"{int(octets[0])}.{int(octets[1])}.{int(octets[2])}.0"
         return None
     try:
         address = ipaddress.ip_address(value.strip())

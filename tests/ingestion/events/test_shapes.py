@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -19,10 +20,22 @@ def mapper() -> ChunkMapper:
     return ChunkMapper(ChunkContext(1, "test.ndjson", tuple(PROJECTS), NOW, 100_000))
 
 
+TIME_COLUMNS = ("event_at", "client_event_at", "sent_at", "received_at")
+
+
 def columns(mapper: ChunkMapper, event: dict) -> dict:
+    """The mapped columns, times read back as datetimes (their COPY text form may vary)."""
     mapped = mapper.map_line(line(event), False)
-    return {**mapped.columns, "message_id": mapped.message_id,
-            "properties": mapped.properties, "traits": mapped.traits, "payload": mapped.payload}
+    got = {**mapped.columns, "message_id": mapped.message_id,
+           "properties": mapped.properties, "traits": mapped.traits, "payload": mapped.payload}
+    for name in TIME_COLUMNS:
+        if got.get(name) is not None:
+            got[name] = datetime.fromisoformat(got[name])
+    return got
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def test_segment_maps_every_column(mapper: ChunkMapper) -> None:
@@ -32,7 +45,7 @@ def test_segment_maps_every_column(mapper: ChunkMapper) -> None:
         "event_type": "track", "event_name": "purchase", "is_page_view": "f",
         "is_identify": "f", "is_scroll": "f", "is_click": "f", "cta_label": None,
         "anonymous_id": "anon-1", "user_id": "user-1", "client_session_id": "cs-1",
-        "event_at": "2025-03-10T10:00:00+00:00", "client_event_at": "2025-03-10T10:00:00+00:00",
+        "event_at": utc("2025-03-10T10:00:00"), "client_event_at": utc("2025-03-10T10:00:00"),
         "sent_at": None, "received_at": None,
         "page_url": "https://shop.test/cart?utm_source=fb&utm_ad_id=42&x=1",
         "page_path": "/cart", "page_title": "Cart", "page_referrer": "https://google.com/",
@@ -52,13 +65,13 @@ def test_segment_clock_skew_uses_received_minus_client_delay(mapper: ChunkMapper
     got = columns(mapper, segment(timestamp="2025-03-10T10:00:00Z",
                                   sent_at="2025-03-10T10:00:30Z",
                                   received_at="2025-03-10T09:00:40Z"))
-    assert got["event_at"] == "2025-03-10T09:00:10+00:00"
-    assert got["client_event_at"] == "2025-03-10T10:00:00+00:00"
-    assert got["sent_at"] == "2025-03-10T10:00:30+00:00"
-    assert got["received_at"] == "2025-03-10T09:00:40+00:00"
+    assert got["event_at"] == utc("2025-03-10T09:00:10")
+    assert got["client_event_at"] == utc("2025-03-10T10:00:00")
+    assert got["sent_at"] == utc("2025-03-10T10:00:30")
+    assert got["received_at"] == utc("2025-03-10T09:00:40")
     # Only one of the two: no correction.
     got = columns(mapper, segment(sent_at="2025-03-10T10:00:30Z"))
-    assert got["event_at"] == "2025-03-10T10:00:00+00:00"
+    assert got["event_at"] == utc("2025-03-10T10:00:00")
 
 
 @pytest.mark.parametrize(
@@ -98,7 +111,7 @@ def test_mobile_maps_and_uses_the_content_id(mapper: ChunkMapper) -> None:
                                     "event_at", "platform", "revenue", "user_id")} == {
         "project_id": "app", "source_shape": "mobile", "event_type": None,
         "event_name": "screen_view", "is_page_view": "t", "anonymous_id": "sess-9",
-        "client_session_id": "sess-9", "event_at": "2025-03-10T10:00:00+00:00",
+        "client_session_id": "sess-9", "event_at": utc("2025-03-10T10:00:00"),
         "platform": "android", "revenue": None, "user_id": None,
     }
     # Same content, same id; any change, another id.
@@ -108,7 +121,7 @@ def test_mobile_maps_and_uses_the_content_id(mapper: ChunkMapper) -> None:
 
 def test_mobile_accepts_numeric_string_milliseconds(mapper: ChunkMapper) -> None:
     got = columns(mapper, mobile(timestamp_ms="1741600800000"))
-    assert got["event_at"] == "2025-03-10T10:00:00+00:00"
+    assert got["event_at"] == utc("2025-03-10T10:00:00")
 
 
 def test_server_parses_string_properties_and_user_identity(mapper: ChunkMapper) -> None:
@@ -119,7 +132,7 @@ def test_server_parses_string_properties_and_user_identity(mapper: ChunkMapper) 
                                     "utm_medium")} == {
         "project_id": "api", "source_shape": "server", "event_type": "page_view",
         "event_name": "page_view", "is_page_view": "t", "anonymous_id": "user:u-7",
-        "user_id": "u-7", "client_session_id": "s-7", "event_at": "2025-03-10T09:30:00+00:00",
+        "user_id": "u-7", "client_session_id": "s-7", "event_at": utc("2025-03-10T09:30:00"),
         "page_url": "https://api.test/docs?utm_medium=email", "page_path": "/docs",
         "utm_medium": "email",
     }
@@ -137,7 +150,7 @@ def test_tracker_click_with_cta_label_and_meta_revenue(mapper: ChunkMapper) -> N
         "project_id": "shop", "source_shape": "tracker", "event_type": "click",
         "event_name": "Sign up", "is_click": "t", "is_scroll": "f", "is_page_view": "f",
         "cta_label": "Sign up", "anonymous_id": "vis-3", "client_session_id": "sk-3",
-        "event_at": "2025-03-10T10:00:00+00:00", "scroll_pct": "40", "screen_width": "1280",
+        "event_at": utc("2025-03-10T10:00:00"), "scroll_pct": "40", "screen_width": "1280",
         "screen_height": "720", "utm_campaign": "spring", "revenue": "12.50",
         "timezone": "Europe/Paris",
     }
