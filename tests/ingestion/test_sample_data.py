@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -448,6 +449,15 @@ def test_extra_days_write_only_the_days_after_the_history(runs: dict[str, Path])
     names = {p.name for p in (extra / "landing").rglob("*.ndjson.gz")}
     assert names and all(name.startswith("2026-11-01-") for name in names)
     assert EVENTS / DAYS * 0.6 < summary["events"] < EVENTS / DAYS * 1.6
+    # Event times are on that day too, but for late arrivals queued 1-3 days before.
+    zones = {p.project_id: ZoneInfo(p.timezone) for p in load_projects(extra / "projects.yml")}
+    before = Counter()
+    distinct = {(m.project.project_id, m.message_id): m for m in mapped_events(extra)}
+    for mapped in distinct.values():
+        day = mapped.event_at.astimezone(zones[mapped.project.project_id]).date()
+        assert date(2026, 10, 29) <= day <= date(2026, 11, 2)
+        before[day < date(2026, 11, 1)] += 1
+    assert 0 < before[True] <= summary["late_events"]
     # The same visitors come back.
     history = set(visitor_times(runs["a"]))
     assert len(set(visitor_times(extra)) & history) > 20
