@@ -26,10 +26,12 @@ from pathlib import Path
 import psutil
 
 from ingestion.config import REPO_ROOT, Settings
+from ingestion.facebook_ads.fake_graph_api import FakeGraphApi
 from ingestion.postgres import connection, embedded_bin_path, warehouse_dsn, with_database
 from orchestration.commands.progress import say
 
 BENCH_DB = "beacon_bench"
+BEACON = ["-m", "orchestration.cli"]
 FLOOR_COPY = (
     "COPY bench_floor(payload) FROM STDIN WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')"
 )
@@ -56,14 +58,19 @@ def main(args: argparse.Namespace) -> int:
     floor_s = _floor(dsn, history_files)
 
     say("ingestion: the Beacon loader ...")
-    ingest_s, peak_mb = _timed_child(["ingest", "events", "--landing", str(work / "landing")], env)
+    ingest_s, peak_mb = _timed_child(["-m", "ingestion.events", str(work / "landing")], env)
+    say("Facebook insights from the fake Graph API (not timed) ...")
+    with FakeGraphApi(work / "facebook", access_token="bench-token") as api:
+        fb_env = {**env, "META_GRAPH_URL": api.url, "META_ACCESS_TOKEN": "bench-token"}
+        _timed_child(BEACON + ["ingest", "facebook", "--since", summary["start_date"],
+                               "--until", summary["end_date"]], fb_env)
     say("whole build (full refresh) ...")
-    full_s, _ = _timed_child(["build", "--full-refresh"], env)
+    full_s, _ = _timed_child(BEACON + ["build", "--full-refresh"], env)
     say("build with nothing new (fixed overhead) ...")
-    fixed_s, _ = _timed_child(["build"], env)
+    fixed_s, _ = _timed_child(BEACON + ["build"], env)
     say("one more day: load, then incremental build ...")
-    _timed_child(["ingest", "events", "--landing", str(work / "extra" / "landing")], env)
-    incremental_s, _ = _timed_child(["build"], env)
+    _timed_child(["-m", "ingestion.events", str(work / "extra" / "landing")], env)
+    incremental_s, _ = _timed_child(BEACON + ["build"], env)
 
     report = {
         "events": args.events,
@@ -138,26 +145,25 @@ def _count_lines(path: Path) -> int:
 
 
 def _floor(dsn: str, files: list[Path]) -> float:
+    """One `zcat FILES | psql COPY` pipeline into a one-column jsonb table."""
     psql = str(embedded_bin_path() / "psql")
     with connection(dsn, autocommit=True) as conn:
         conn.execute("drop table if exists bench_floor")
         conn.execute("create table bench_floor (payload jsonb)")
+    names = " ".join(shlex.quote(str(path)) for path in files)
+    command = (f"zcat {names} | {psql} {shlex.quote(dsn)} -q -v ON_ERROR_STOP=1"
+               f" -c {shlex.quote(FLOOR_COPY)}")
     started = time.perf_counter()
-    for path in files:
-        command = (
-            f"zcat {shlex.quote(str(path))} | {psql} {shlex.quote(dsn)}"
-            f" -q -v ON_ERROR_STOP=1 -c {shlex.quote(FLOOR_COPY)}"
-        )
-        subprocess.run(["bash", "-o", "pipefail", "-c", command], check=True)
+    subprocess.run(["bash", "-o", "pipefail", "-c", command], check=True)
     elapsed = time.perf_counter() - started
     with connection(dsn, autocommit=True) as conn:
         conn.execute("drop table bench_floor")
     return elapsed
 
 
-def _timed_child(beacon_args: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Run `beacon ARGS` in a child process; wall seconds and peak RSS (MB, with its children)."""
-    command = [sys.executable, "-m", "orchestration.cli", *beacon_args]
+def _timed_child(python_args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Run `python ARGS` in a child process; wall seconds and peak RSS (MB, with its children)."""
+    command = [sys.executable, *python_args]
     started = time.perf_counter()
     child = subprocess.Popen(command, env=env, cwd=REPO_ROOT)
     watched = psutil.Process(child.pid)
@@ -173,7 +179,7 @@ def _timed_child(beacon_args: list[str], env: dict[str, str]) -> tuple[float, fl
     if child.returncode != 0:
         from ingestion.errors import BeaconError
 
-        raise BeaconError(f"bench step `beacon {' '.join(beacon_args)}` failed")
+        raise BeaconError(f"bench step `python {' '.join(python_args)}` failed")
     return elapsed, peak / 1e6
 
 
