@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key=['project_id', 'anonymous_id'],
         on_schema_change='append_new_columns',
+        pre_hook="{{ beacon.avoid_nested_loops() }}",
         indexes=[
             {'columns': ['project_id', 'anonymous_id']},
             {'columns': ['visitor_loaded_at']},

@@ -36,6 +36,15 @@ identifies as (
 
 ),
 
+new_events as (
+
+    select {{ columns | join(', ') }}
+    from enriched_events
+    where not is_identify
+
+),
+
+{% if is_incremental() %}
 touched_visitors as (
 
     select distinct
@@ -46,15 +55,6 @@ touched_visitors as (
 
 ),
 
-new_events as (
-
-    select {{ columns | join(', ') }}
-    from enriched_events
-    where not is_identify
-
-),
-
-{% if is_incremental() %}
 previous_events as (
 
     select {% for column in columns %}previous.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
@@ -64,18 +64,16 @@ previous_events as (
         and previous.anonymous_id = touched_visitors.anonymous_id
 
 ),
-{% endif %}
 
 candidate_events as (
 
     select * from new_events
-    {% if is_incremental() %}
     union all
     select * from previous_events
-    {% endif %}
 
 ),
 
+-- New rows meet the rows built before (and, inside the lookback, rows seen before).
 deduplicated_events as (
 
     {{ beacon.first_copy_per_message('candidate_events', columns) }}
@@ -91,6 +89,20 @@ visitor_identifies as (
         and identifies.anonymous_id = touched_visitors.anonymous_id
 
 ),
+{% else %}
+-- A full build reads raw.events alone, whose primary key is (project_id, message_id).
+deduplicated_events as (
+
+    select * from new_events
+
+),
+
+visitor_identifies as (
+
+    select * from identifies
+
+),
+{% endif %}
 
 visitor_signals as (
 
