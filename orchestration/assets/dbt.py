@@ -50,7 +50,14 @@ def dbt_build_args(config: DbtBuildConfig) -> list[str]:
     return ["build", *(["--full-refresh"] if config.full_refresh else [])]
 
 
-@dbt_assets(manifest=ensure_manifest(), project=beacon_dbt, dagster_dbt_translator=translator)
+# Unit tests pin SQL logic on fixed inputs: they run in `make test` (tests/dbt), not in
+# production builds, where incremental-mode unit tests would need the mart to exist already.
+@dbt_assets(
+    manifest=ensure_manifest(),
+    project=beacon_dbt,
+    dagster_dbt_translator=translator,
+    exclude="resource_type:unit_test",
+)
 def dbt_models(
     context: AssetExecutionContext,
     dbt: DbtCliResource,
