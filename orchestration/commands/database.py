@@ -80,6 +80,9 @@ def create_analyst_login(dsn: str, name: str) -> None:
                 sql.Identifier(conn.info.dbname)
             )
         )
+        # SPEC 7: analysts see `marts` and nothing else, so PUBLIC loses its default
+        # rights on schema public in this database.
+        conn.execute("revoke all on schema public from public")
     say(f"login {name!r} can read schema marts (role beacon_analyst)")
 
 
