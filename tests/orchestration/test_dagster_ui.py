@@ -19,20 +19,9 @@ import requests
 
 from tests.conftest import free_port
 from tests.orchestration.cdp import Chromium
+from tests.orchestration.marts import MARTS
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-MARTS = (
-    "fct_events",
-    "fct_sessions",
-    "dim_visitors",
-    "dim_users",
-    "fct_daily_rollups",
-    "fct_funnel_daily",
-    "dim_ads",
-    "fct_ad_performance_daily",
-    "fct_adset_performance_daily",
-    "fct_campaign_performance_daily",
-)
 LOCATION_QUERY = """{ workspaceOrError { ... on Workspace { locationEntries {
     name locationOrLoadError { __typename } } } } }"""
 

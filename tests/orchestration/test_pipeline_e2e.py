@@ -21,6 +21,7 @@ from orchestration.resources import (
     WarehouseResource,
 )
 from orchestration.runner import run_job
+from tests.orchestration.marts import MARTS
 
 TOKEN = "e2e-token"
 
@@ -97,18 +98,7 @@ def test_whole_graph_materializes_with_known_totals(
         assert one("select sum(spend) from marts.fct_ad_performance_daily") == expected_spend
 
         # Every mart has rows, and the marts agree with each other.
-        for mart in (
-            "fct_events",
-            "fct_sessions",
-            "dim_visitors",
-            "dim_users",
-            "fct_daily_rollups",
-            "fct_funnel_daily",
-            "dim_ads",
-            "fct_ad_performance_daily",
-            "fct_adset_performance_daily",
-            "fct_campaign_performance_daily",
-        ):
+        for mart in MARTS:
             assert one(f"select count(*) from marts.{mart}") > 0, mart
         assert one("select sum(sessions) from marts.fct_daily_rollups") == one(
             "select count(*) from marts.fct_sessions where not is_bot"
