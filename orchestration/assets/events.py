@@ -7,6 +7,7 @@ from ingestion.events.retention import delete_expired_events
 from ingestion.postgres import connection
 from orchestration.assets.keys import DAILY_SOURCE_FRESHNESS, EVENT_TABLES, PROJECT_TABLES, raw
 from orchestration.assets.policies import INGESTION_RETRY, fail_fast_on_user_errors
+from orchestration.assets.progress import throttled_progress
 from orchestration.resources import LandingResource, ProjectsRegistryResource, WarehouseResource
 
 DESCRIPTIONS = {
@@ -40,7 +41,7 @@ def event_files(
     dsn = warehouse.get_dsn()
     with fail_fast_on_user_errors():
         summary = load_landing(
-            dsn, landing.get_path(), projects_registry.load(), progress=context.log.info
+            dsn, landing.get_path(), projects_registry.load(), progress=throttled_progress(context)
         )
     with connection(dsn) as conn:
         totals = {

@@ -18,6 +18,7 @@ from ingestion.facebook_ads.loader import sync_projects
 from ingestion.postgres import connection
 from orchestration.assets.keys import DAILY_SOURCE_FRESHNESS, FACEBOOK_TABLES, raw
 from orchestration.assets.policies import INGESTION_RETRY, fail_fast_on_user_errors
+from orchestration.assets.progress import throttled_progress
 from orchestration.partitions import facebook_daily
 from orchestration.resources import GraphApiResource, ProjectsRegistryResource, WarehouseResource
 
@@ -68,7 +69,7 @@ def facebook_ads(
             since,
             until,
             restatement_days=1,
-            progress=context.log.info,
+            progress=throttled_progress(context),
         )
     with connection(dsn) as conn:
         totals = {

@@ -63,8 +63,18 @@ def main(args: argparse.Namespace) -> int:
     say("Facebook insights from the fake Graph API (not timed) ...")
     with FakeGraphApi(work / "facebook", access_token="bench-token") as api:
         fb_env = {**env, "META_GRAPH_URL": api.url, "META_ACCESS_TOKEN": "bench-token"}
-        _timed_child(BEACON + ["ingest", "facebook", "--since", summary["start_date"],
-                               "--until", summary["end_date"]], fb_env)
+        _timed_child(
+            BEACON
+            + [
+                "ingest",
+                "facebook",
+                "--since",
+                summary["start_date"],
+                "--until",
+                summary["end_date"],
+            ],
+            fb_env,
+        )
     say("whole build (full refresh) ...")
     full_s, _ = _timed_child(BEACON + ["build", "--full-refresh"], env)
     say("build with nothing new (fixed overhead) ...")
@@ -181,8 +191,10 @@ def _floor(dsn: str, files: list[Path]) -> float:
         conn.execute("drop table if exists bench_floor")
         conn.execute("create table bench_floor (payload jsonb)")
     names = " ".join(shlex.quote(str(path)) for path in files)
-    command = (f"zcat {names} | {psql} {shlex.quote(dsn)} -q -v ON_ERROR_STOP=1"
-               f" -c {shlex.quote(FLOOR_COPY)}")
+    command = (
+        f"zcat {names} | {psql} {shlex.quote(dsn)} -q -v ON_ERROR_STOP=1"
+        f" -c {shlex.quote(FLOOR_COPY)}"
+    )
     started = time.perf_counter()
     subprocess.run(["bash", "-o", "pipefail", "-c", command], check=True)
     elapsed = time.perf_counter() - started

@@ -143,7 +143,7 @@ def summary(args: argparse.Namespace) -> int:
 def _materialization(result, key: list[str]) -> dict:
     """The metadata of one asset's materialization in a run, as plain values."""
     for event in result.get_asset_materialization_events():
-        materialization = event.asset_materialization
-        if materialization and materialization.asset_key.path == key:
+        materialization = event.step_materialization_data.materialization
+        if materialization.asset_key.path == key:
             return {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
     return {}

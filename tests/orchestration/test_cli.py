@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -119,3 +120,40 @@ def test_bad_arguments_are_rejected(args: list[str], fragment: str, tmp_path: Pa
     result = beacon(*args, env={"BEACON_HOME": str(tmp_path)})
     assert result.returncode != 0
     assert fragment in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ingest_events_runs_through_dagster_and_reports_counts(
+    warehouse_dsn: str, tmp_path: Path
+) -> None:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    def mobile(key: str, name: str, ms: int) -> str:
+        return json.dumps({"api_key": key, "event_name": name, "session_id": "s1",
+                           "timestamp_ms": ms})
+
+    lines = [
+        mobile("k1", "app_open", 1_790_000_000_000),
+        mobile("k1", "app_open", 1_790_000_000_000),  # the same line again: a duplicate
+        mobile("k1", "purchase", 1_790_000_060_000),
+        mobile("nobody", "x", 1_790_000_000_000),  # unknown project key
+        "not json",
+    ]
+    (landing / "day.ndjson").write_text("\n".join(lines) + "\n")
+    projects = tmp_path / "projects.yml"
+    projects.write_text("projects:\n  - project_id: p1\n    keys: [k1]\n")
+    env = {
+        "WAREHOUSE_DSN": warehouse_dsn,
+        "BEACON_PROJECTS_FILE": str(projects),
+        "BEACON_HOME": str(tmp_path / "home"),
+        "BEACON_NOW": "2026-09-23T00:00:00Z",
+    }
+    result = beacon("ingest", "events", "--landing", str(landing), env=env)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "events: 1 file(s) loaded, 0 skipped; 2 events loaded, 1 duplicates, 2 quarantined"
+    ) in result.stderr
+    with psycopg.connect(warehouse_dsn) as conn:
+        assert conn.execute("select count(*) from raw.events").fetchone()[0] == 2
+        assert conn.execute("select count(*) from raw.quarantine").fetchone()[0] == 2
+    # The run is in Dagster's instance under BEACON_HOME, for the UI's run history.
+    assert list((tmp_path / "home" / "dagster").glob("**/runs.db"))
