@@ -61,7 +61,7 @@ def main(args: argparse.Namespace) -> int:
     say("ingestion: the Beacon loader ...")
     ingest_s, peak_mb = _timed_child(["-m", "ingestion.events", str(work / "landing")], env)
     say("Facebook insights from the fake Graph API (not timed) ...")
-    with FakeGraphApi(work / "facebook", access_token="bench-token") as api:
+    with FakeGraphApi(work / "facebook", access_token="bench-token", async_polls=0) as api:
         fb_env = {**env, "META_GRAPH_URL": api.url, "META_ACCESS_TOKEN": "bench-token"}
         _timed_child(
             BEACON

@@ -38,7 +38,8 @@ def run_demo() -> None:
     os.environ["BEACON_LANDING_DIR"] = str(out / "landing")
     os.environ["BEACON_PROJECTS_FILE"] = str(out / "projects.yml")
     say(f"warehouse: {warehouse_dsn(settings)}")
-    with FakeGraphApi(out / "facebook", access_token=DEMO_TOKEN) as graph_api:
+    # Report runs finish at once here: a real account takes seconds to minutes.
+    with FakeGraphApi(out / "facebook", access_token=DEMO_TOKEN, async_polls=0) as graph_api:
         os.environ["META_GRAPH_URL"] = graph_api.url
         os.environ["META_ACCESS_TOKEN"] = DEMO_TOKEN
         say(f"fake Graph API serving {out / 'facebook'} at {graph_api.url}")
