@@ -1,12 +1,13 @@
 """One chunk of lines in, COPY rows for events and quarantine out (runs in worker processes).
 
 Every line ends in exactly one place: an event row, a duplicate of an earlier line of the
-same chunk (duplicates against the database are found later, by the insert), or a
-quarantine row. Nothing here touches the database, so it can run on another core.
+same chunk (duplicates against the database are found later, by the loader's key check), or
+a quarantine row. Nothing here touches the database, so it can run on another core.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,12 +45,18 @@ class ChunkContext:
 @dataclass
 class ChunkResult:
     lines: int = 0
-    events: bytes = b""
-    staged: int = 0
+    rows: list[bytes] = field(default_factory=list)  # COPY rows of raw.events
+    keys: list[str] = field(default_factory=list)  # their event_key (see event_key()), in order
     duplicates: int = 0
     quarantine: bytes = b""
     quarantined: int = 0
     reasons: Counter = field(default_factory=Counter)
+
+
+def event_key(project_id: str, message_id: str) -> str:
+    """raw.events.event_key as hex: the md5 of project id, newline, message id (the column's
+    generated expression, computed here to check a chunk's keys before copying it)."""
+    return hashlib.md5(f"{project_id}\n{message_id}".encode()).hexdigest()
 
 
 class ChunkMapper:
@@ -69,9 +76,9 @@ class ChunkMapper:
         if lines[-1] == b"":
             lines.pop()
         result = ChunkResult(lines=len(lines))
-        events: list[bytes] = []
+        rows, keys = result.rows, result.keys
         quarantine: list[bytes] = []
-        seen: set[tuple[str, str]] = set()
+        seen: set[str] = set()
         tail_format = f"\t{self.context.load_id}\t%d\n"
         for number, line in enumerate(lines, first_line):
             try:
@@ -81,14 +88,13 @@ class ChunkMapper:
                 quarantine.append(self.quarantine(number, line, rejected))
                 result.reasons[rejected.reason] += 1
                 continue
-            key = (mapped.project.project_id, mapped.message_id)
+            key = event_key(mapped.project.project_id, mapped.message_id)
             if key in seen:
                 result.duplicates += 1
                 continue
             seen.add(key)
-            events.append(row)
-        result.events = b"".join(events)
-        result.staged = len(events)
+            rows.append(row)
+            keys.append(key)
         result.quarantine = b"".join(quarantine)
         result.quarantined = len(quarantine)
         return result

@@ -1,9 +1,13 @@
 """Loading landing files into `raw.events` and `raw.quarantine` (SPEC 3.2 and 4).
 
-Per file, in one transaction: chunks of lines are mapped (in worker processes for big
-files), COPY'd into a temporary staging table, and moved into `raw.events` with
-`on conflict do nothing`, which keeps the first copy of every (project, message id) and
-counts the others as duplicates; rejected lines are COPY'd into `raw.quarantine`. The
+One connection serves the whole run. Files are hashed first, and those whose content is
+loaded already are skipped without being read. The rest stream through the mapping workers
+in file order, so the workers map the next files while this process copies the current one.
+
+Per file, in one transaction: for every chunk, the keys of its rows are looked up in
+`raw.events` (which sees the rows of earlier chunks and files) and only the new rows are
+COPY'd straight into the table: the first copy of every (project, message id) is kept and
+the others are counted as duplicates. Rejected lines are COPY'd into `raw.quarantine`. The
 manifest row turns `loaded` in that same transaction, so a crash leaves either the whole
 file or nothing, and the rerun loads it again from the start.
 """
@@ -15,9 +19,10 @@ import gzip
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import groupby
 from pathlib import Path
 
 import psycopg
@@ -25,10 +30,10 @@ import psycopg
 from ingestion import config
 from ingestion.errors import BeaconError
 from ingestion.events import manifest, reader
-from ingestion.events.chunk import ChunkContext
+from ingestion.events.chunk import ChunkContext, ChunkResult
 from ingestion.events.copy_format import EVENT_COLUMNS, QUARANTINE_COLUMNS
 from ingestion.events.landing import check_landing_dir, find_event_files, source_path
-from ingestion.events.reader import read_chunks
+from ingestion.events.reader import LineChunk, read_chunks
 from ingestion.events.workers import ChunkPool
 from ingestion.postgres import connection
 from ingestion.projects import Project, write_projects
@@ -36,19 +41,16 @@ from ingestion.warehouse import ensure_raw_schema
 
 Progress = Callable[[str], None]
 
-PARALLEL_MIN_BYTES = 8 * 1024 * 1024  # smaller files are mapped in-process
+PARALLEL_MIN_BYTES = 8 * 1024 * 1024  # less data than this is mapped in-process
 PROGRESS_EVERY_SECONDS = 2.0
+CONCURRENT_COPY_RETRIES = 3
 
-_COLUMNS = ", ".join(EVENT_COLUMNS)
-CREATE_STAGING = (
-    "create temp table events_staging (like raw.events including defaults) on commit drop"
-)
-COPY_STAGING = f"copy pg_temp.events_staging ({_COLUMNS}) from stdin"
-MOVE_STAGING = (
-    f"insert into raw.events ({_COLUMNS}) select {_COLUMNS} from pg_temp.events_staging"
-    " on conflict (project_id, message_id) do nothing"
-)
+COPY_EVENTS = f"copy raw.events ({', '.join(EVENT_COLUMNS)}) from stdin"
 COPY_QUARANTINE = f"copy raw.quarantine ({', '.join(QUARANTINE_COLUMNS)}) from stdin"
+EXISTING_KEYS = (
+    "select replace(event_key::text, '-', '') from raw.events where event_key = any(%s::uuid[])"
+)
+READ_ERRORS = (OSError, EOFError, zlib.error, gzip.BadGzipFile)
 
 
 @dataclass(frozen=True)
@@ -130,25 +132,14 @@ def load_landing(
     Raises LoadFailed (a BeaconError) after the other files are loaded when any file fails.
     """
     check_landing_dir(landing_dir)
-    now = now or config.now()
+    files = find_event_files(landing_dir)
+    _say(progress, f"{len(files)} event file(s) under {landing_dir}")
     with connection(dsn, autocommit=True) as conn:
         ensure_raw_schema(conn)
         write_projects(conn, projects)
-    summary = LandingSummary()
-    files = find_event_files(landing_dir)
-    _say(progress, f"{len(files)} event file(s) under {landing_dir}")
-    with ChunkPool() as pool:
-        for path in files:
-            try:
-                result = load_file(
-                    dsn, path, projects, now=now, max_line_bytes=max_line_bytes,
-                    progress=progress, source=source_path(landing_dir, path), pool=pool,
-                )
-            except BeaconError as exc:
-                result = FileResult(path, source_path(landing_dir, path), "", "failed",
-                                    error=str(exc))
-                _say(progress, f"{result.source_path}: FAILED: {exc}")
-            summary.files.append(result)
+        run = _LoadRun(conn, projects, now, max_line_bytes, progress)
+        summary = LandingSummary(run.load([(path, source_path(landing_dir, path))
+                                           for path in files]))
     failed = [result for result in summary.files if result.status == "failed"]
     if failed:
         first = failed[0]
@@ -169,96 +160,149 @@ def load_file(
     max_line_bytes: int = 1_000_000,
     progress: Progress | None = None,
     source: str | None = None,
-    pool: ChunkPool | None = None,
 ) -> FileResult:
     """Load one file (skipped when its content is loaded already). `source` names it in
-    the manifest and quarantine (default: the path as given)."""
-    now = now or config.now()
-    now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    source = source or str(path)
-    try:
-        identity = manifest.identify(path)
-    except OSError as exc:
-        raise BeaconError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    the manifest and quarantine (default: the path as given). A failure is a BeaconError."""
     with connection(dsn, autocommit=True) as conn:
         ensure_raw_schema(conn)
-        manifest.lock(conn, identity.checksum)
+        [result] = _LoadRun(conn, projects, now, max_line_bytes, progress).load(
+            [(path, source or str(path))])
+    if result.status == "failed":
+        raise BeaconError(result.error or f"{result.source_path} failed to load")
+    return result
+
+
+@dataclass(frozen=True)
+class _File:
+    """A file to load, with what is known before reading it."""
+
+    number: int
+    path: Path
+    source: str
+    identity: manifest.FileIdentity
+    load_id: int
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """What the mapping stream carries for a file: a chunk, or (chunk None) its end."""
+
+    file: _File
+    chunk: LineChunk | None = None
+    error: str | None = None  # at the end: why the file could not be read whole
+
+
+class _FileFailed(Exception):
+    pass
+
+
+class _LoadRun:
+    """Loading a list of files over one connection, the mapping done ahead by workers."""
+
+    def __init__(self, conn: psycopg.Connection, projects: list[Project],
+                 now: datetime | None, max_line_bytes: int, progress: Progress | None):
+        now = now or config.now()
+        self.conn = conn
+        self.projects = tuple(projects)
+        self.now = now if now.tzinfo else now.replace(tzinfo=UTC)
+        self.max_line_bytes = max_line_bytes
+        self.progress = progress
+
+    def load(self, files: list[tuple[Path, str]]) -> list[FileResult]:
+        results: dict[int, FileResult] = {}
+        identified: list[tuple[int, Path, str, manifest.FileIdentity]] = []
+        for number, (path, source) in enumerate(files):
+            try:
+                identified.append((number, path, source, manifest.identify(path)))
+            except OSError as exc:
+                results[number] = self._failed(path, source, "",
+                                               f"cannot read {source}: {exc.strerror or exc}")
+        loaded = manifest.loaded_checksums(self.conn, [item[3].checksum for item in identified])
+        pending = [item for item in identified if item[3].checksum not in loaded]
+        for number, path, source, identity in identified:
+            if identity.checksum in loaded:
+                _say(self.progress, f"{source}: already loaded (same checksum), skipped")
+                results[number] = FileResult(path, source, identity.checksum, "skipped")
+        load_ids = manifest.reserve_load_ids(self.conn, len(pending)) if pending else []
+        todo = [_File(number, path, source, identity, load_id)
+                for (number, path, source, identity), load_id in zip(pending, load_ids,
+                                                                      strict=True)]
+        parallel = sum(f.identity.size_bytes for f in todo) >= PARALLEL_MIN_BYTES
+        with ChunkPool() as pool:
+            stream = pool.map(self._tasks(todo), parallel)
+            for file, pieces in groupby(stream, key=lambda item: item[0].file):
+                results[file.number] = self._load_file(file, pieces)
+        return [results[number] for number in range(len(files))]
+
+    def _tasks(self, files: list[_File]) -> Iterator[tuple[_Piece, ChunkContext, LineChunk | None]]:
+        """Every chunk of every file, then the file's end (with its read error, if any)."""
+        for file in files:
+            context = ChunkContext(file.load_id, file.source, self.projects, self.now,
+                                   self.max_line_bytes)
+            error = None
+            try:
+                for chunk in read_chunks(file.path, self.max_line_bytes, reader.CHUNK_BYTES):
+                    yield _Piece(file, chunk), context, chunk
+                _check_unchanged(file.path, file.identity)
+            except READ_ERRORS as exc:
+                error = f"cannot read {file.source}: {exc}"
+            yield _Piece(file, error=error), context, None
+
+    def _load_file(
+        self, file: _File, pieces: Iterator[tuple[_Piece, ChunkResult | None]]
+    ) -> FileResult:
+        conn, source, checksum = self.conn, file.source, file.identity.checksum
+        manifest.lock(conn, checksum)
         try:
-            return _load_locked(conn, path, source, identity, projects, now, max_line_bytes,
-                                progress, pool)
+            if manifest.close_interrupted(conn, checksum):
+                _say(self.progress, f"{source}: an earlier load was interrupted; loading it again")
+            if manifest.loaded_load_id(conn, checksum) is not None:  # by a concurrent loader
+                _say(self.progress, f"{source}: already loaded (same checksum), skipped")
+                return FileResult(file.path, source, checksum, "skipped")
+            previous = manifest.loaded_versions(conn, source)
+            manifest.start(conn, file.load_id, source, file.identity, previous + 1)
+            started = time.monotonic()
+            try:
+                with conn.transaction():
+                    counts, reasons = self._copy_file(file, pieces)
+                    manifest.finish(conn, file.load_id, counts)
+            except _FileFailed as exc:
+                _record_failure(conn, file.load_id, str(exc))
+                _say(self.progress, f"{source}: FAILED: {exc}")
+                return self._failed(file.path, source, checksum, str(exc))
+            except BaseException as exc:
+                _record_failure(conn, file.load_id, f"{type(exc).__name__}: {exc}")
+                raise
         finally:
             if not conn.closed:
-                manifest.unlock(conn, identity.checksum)
+                manifest.unlock(conn, checksum)
+        seconds = time.monotonic() - started
+        status = "new_version" if previous else "loaded"
+        _say(self.progress, f"{source}: {counts.lines:,} lines: {counts.loaded:,} loaded,"
+                            f" {counts.duplicates:,} duplicates, {counts.quarantined:,}"
+                            f" quarantined in {seconds:.1f} s"
+                            + (f" (version {previous + 1})" if previous else ""))
+        return FileResult(
+            file.path, source, checksum, status, previous + 1, file.load_id, counts.lines,
+            counts.loaded, counts.duplicates, counts.quarantined, dict(reasons), seconds,
+        )
 
-
-def _load_locked(
-    conn: psycopg.Connection,
-    path: Path,
-    source: str,
-    identity: manifest.FileIdentity,
-    projects: list[Project],
-    now: datetime,
-    max_line_bytes: int,
-    progress: Progress | None,
-    pool: ChunkPool | None,
-) -> FileResult:
-    if manifest.close_interrupted(conn, identity.checksum):
-        _say(progress, f"{source}: an earlier load was interrupted; loading it again")
-    if manifest.loaded_load_id(conn, identity.checksum) is not None:
-        _say(progress, f"{source}: already loaded (same checksum), skipped")
-        return FileResult(path, source, identity.checksum, "skipped")
-    previous = manifest.loaded_versions(conn, source)
-    load_id = manifest.start(conn, source, identity, previous + 1)
-    context = ChunkContext(load_id, source, tuple(projects), now, max_line_bytes)
-    started = time.monotonic()
-    try:
-        with conn.transaction():
-            counts, reasons = _copy_file(conn, path, identity, context, progress, pool)
-            _check_unchanged(path, identity)
-            manifest.finish(conn, load_id, counts)
-    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        _record_failure(conn, load_id, f"cannot read {source}: {exc}")
-        raise BeaconError(f"cannot read {source}: {exc}") from exc
-    except BaseException as exc:
-        _record_failure(conn, load_id, f"{type(exc).__name__}: {exc}")
-        raise
-    seconds = time.monotonic() - started
-    status = "new_version" if previous else "loaded"
-    _say(progress, f"{source}: {counts.lines:,} lines: {counts.loaded:,} loaded,"
-                   f" {counts.duplicates:,} duplicates, {counts.quarantined:,} quarantined"
-                   f" in {seconds:.1f} s" + (f" (version {previous + 1})" if previous else ""))
-    return FileResult(
-        path, source, identity.checksum, status, previous + 1, load_id, counts.lines,
-        counts.loaded, counts.duplicates, counts.quarantined, dict(reasons), seconds,
-    )
-
-
-def _copy_file(
-    conn: psycopg.Connection,
-    path: Path,
-    identity: manifest.FileIdentity,
-    context: ChunkContext,
-    progress: Progress | None,
-    pool: ChunkPool | None,
-) -> tuple[manifest.Counts, Counter]:
-    lines = loaded = duplicates = quarantined = 0
-    reasons: Counter = Counter()
-    last_report = time.monotonic()
-    own_pool = pool is None
-    pool = pool or ChunkPool()
-    parallel = identity.size_bytes >= PARALLEL_MIN_BYTES  # read at call time: tests lower it
-    try:
-        with conn.cursor() as cur:
-            cur.execute(CREATE_STAGING)
-            chunks = read_chunks(path, context.max_line_bytes, reader.CHUNK_BYTES)
-            for chunk, result in pool.map(context, chunks, parallel):
-                if result.staged:
-                    with cur.copy(COPY_STAGING) as copy:
-                        copy.write(result.events)
-                    cur.execute(MOVE_STAGING)
-                    loaded += cur.rowcount
-                    duplicates += result.staged - cur.rowcount
-                    cur.execute("truncate pg_temp.events_staging")
+    def _copy_file(
+        self, file: _File, pieces: Iterable[tuple[_Piece, ChunkResult | None]]
+    ) -> tuple[manifest.Counts, Counter]:
+        lines = loaded = duplicates = quarantined = 0
+        reasons: Counter = Counter()
+        last_report = time.monotonic()
+        with self.conn.cursor() as cur:
+            for piece, result in pieces:
+                if result is None:  # the end of the file
+                    if piece.error:
+                        raise _FileFailed(piece.error)
+                    break
+                if result.rows:
+                    copied = self._copy_new_rows(cur, result)
+                    loaded += copied
+                    duplicates += len(result.rows) - copied
                 if result.quarantined:
                     with cur.copy(COPY_QUARANTINE) as copy:
                         copy.write(result.quarantine)
@@ -266,14 +310,35 @@ def _copy_file(
                 duplicates += result.duplicates
                 quarantined += result.quarantined
                 reasons.update(result.reasons)
-                if progress and time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
+                if self.progress and time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
                     last_report = time.monotonic()
-                    share = 100 * chunk.position / max(identity.size_bytes, 1)
-                    progress(f"{context.source_path}: {lines:,} lines ({share:.0f}%)")
-    finally:
-        if own_pool:
-            pool.close()
-    return manifest.Counts(lines, loaded, duplicates, quarantined), reasons
+                    assert piece.chunk is not None
+                    share = 100 * piece.chunk.position / max(file.identity.size_bytes, 1)
+                    self.progress(f"{file.source}: {lines:,} lines ({share:.0f}%)")
+        return manifest.Counts(lines, loaded, duplicates, quarantined), reasons
+
+    def _copy_new_rows(self, cur: psycopg.Cursor, result: ChunkResult) -> int:
+        """COPY the chunk's rows whose key is not in raw.events yet; how many were copied.
+
+        Another loader may commit one of these keys between the check and the COPY: the COPY
+        then fails on the primary key, inside a savepoint, and the check runs again.
+        """
+        for _ in range(CONCURRENT_COPY_RETRIES):
+            existing = {row[0] for row in cur.execute(EXISTING_KEYS, (result.keys,))}
+            rows = result.rows
+            if existing:
+                rows = [row for row, key in zip(rows, result.keys, strict=True)
+                        if key not in existing]
+            try:
+                with self.conn.transaction(), cur.copy(COPY_EVENTS) as copy:
+                    copy.write(b"".join(rows))
+            except psycopg.errors.UniqueViolation:
+                continue
+            return len(rows)
+        raise _FileFailed("concurrent loaders kept inserting the same events; load it again")
+
+    def _failed(self, path: Path, source: str, checksum: str, error: str) -> FileResult:
+        return FileResult(path, source, checksum, "failed", error=error)
 
 
 def _check_unchanged(path: Path, identity: manifest.FileIdentity) -> None:

@@ -91,14 +91,25 @@ def loaded_versions(conn: psycopg.Connection, source_path: str) -> int:
     return int(row[0]) if row else 0
 
 
-def start(conn: psycopg.Connection, source_path: str, identity: FileIdentity, version: int) -> int:
-    row = conn.execute(
-        "insert into raw.load_manifest (source_path, checksum, size_bytes, file_mtime, version,"
-        " status) values (%s, %s, %s, %s, %s, 'running') returning load_id",
-        (source_path, identity.checksum, identity.size_bytes, identity.mtime, version),
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
+def reserve_load_ids(conn: psycopg.Connection, count: int) -> list[int]:
+    """Load ids for files about to be mapped (their rows carry it before the manifest row
+    exists); ids of files that end up skipped are simply never used."""
+    rows = conn.execute(
+        "select nextval(pg_get_serial_sequence('raw.load_manifest', 'load_id'))"
+        " from generate_series(1, %s)",
+        (count,),
+    ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
+def start(
+    conn: psycopg.Connection, load_id: int, source_path: str, identity: FileIdentity, version: int
+) -> None:
+    conn.execute(
+        "insert into raw.load_manifest (load_id, source_path, checksum, size_bytes, file_mtime,"
+        " version, status) values (%s, %s, %s, %s, %s, %s, 'running')",
+        (load_id, source_path, identity.checksum, identity.size_bytes, identity.mtime, version),
+    )
 
 
 def finish(conn: psycopg.Connection, load_id: int, counts: Counts) -> None:

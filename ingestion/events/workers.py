@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TypeVar
 
 from ingestion.events.chunk import ChunkContext, ChunkMapper, ChunkResult
 from ingestion.events.reader import LineChunk
@@ -21,6 +22,7 @@ from ingestion.events.reader import LineChunk
 IN_FLIGHT_PER_WORKER = 2
 PARENT_CHECK_SECONDS = 0.5
 _worker_mapper: ChunkMapper | None = None
+T = TypeVar("T")
 
 
 def default_workers() -> int:
@@ -58,25 +60,35 @@ class ChunkPool:
         self._executor: ProcessPoolExecutor | None = None
 
     def map(
-        self, context: ChunkContext, chunks: Iterable[LineChunk], parallel: bool
-    ) -> Iterator[tuple[LineChunk, ChunkResult]]:
-        """(chunk, result) pairs in input order."""
+        self, tasks: Iterable[tuple[T, ChunkContext, LineChunk | None]], parallel: bool
+    ) -> Iterator[tuple[T, ChunkResult | None]]:
+        """(tag, result) pairs in input order; a task without a chunk passes through as None.
+
+        Tasks may span many files (each with its own context), so the workers map the next
+        files while the loader copies the current one.
+        """
         if not parallel or self.workers <= 1:
-            mapper = ChunkMapper(context)
-            for chunk in chunks:
-                yield chunk, mapper.map_chunk(chunk)
+            mapper: ChunkMapper | None = None
+            for tag, context, chunk in tasks:
+                if chunk is None:
+                    yield tag, None
+                    continue
+                if mapper is None or mapper.context != context:
+                    mapper = ChunkMapper(context)
+                yield tag, mapper.map_chunk(chunk)
             return
         executor = self._start()
-        pending: deque[tuple[LineChunk, Future[ChunkResult]]] = deque()
+        pending: deque[tuple[T, Future[ChunkResult] | None]] = deque()
         limit = self.workers * IN_FLIGHT_PER_WORKER
-        for chunk in chunks:
-            pending.append((chunk, executor.submit(_map_in_worker, context, chunk)))
-            if len(pending) >= limit:
-                done, future = pending.popleft()
-                yield done, future.result()
+        for tag, context, chunk in tasks:
+            future = None if chunk is None else executor.submit(_map_in_worker, context, chunk)
+            pending.append((tag, future))
+            while len(pending) > limit or (pending and pending[0][1] is None):
+                done, oldest = pending.popleft()
+                yield done, None if oldest is None else oldest.result()
         while pending:
-            done, future = pending.popleft()
-            yield done, future.result()
+            done, oldest = pending.popleft()
+            yield done, None if oldest is None else oldest.result()
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
