@@ -107,6 +107,8 @@ def _handlers() -> dict[str, Callable[[argparse.Namespace], int | None]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.debug:
+        os.environ["BEACON_DEBUG"] = "1"  # runs then show Dagster's and dbt's full logs
     try:
         return _handlers()[args.command](args) or 0
     except BeaconError as exc:

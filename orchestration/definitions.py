@@ -11,6 +11,7 @@ from orchestration.assets.events import event_files, events_retention
 from orchestration.assets.facebook import facebook_ads
 from orchestration.assets.projects import projects_registry
 from orchestration.checks import own_checks
+from orchestration.console import beacon_console
 from orchestration.dbt_project import beacon_dbt
 from orchestration.jobs import all_jobs
 from orchestration.resources import (
@@ -45,6 +46,7 @@ def build_defs(resources: dict | None = None) -> Definitions:
         schedules=all_schedules,
         sensors=[new_event_files_sensor],
         resources={**default_resources(), **(resources or {})},
+        loggers={"beacon_console": beacon_console},
     )
 
 

@@ -6,7 +6,11 @@ Runs started by `beacon` land in the same instance (`DAGSTER_HOME`, default
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import re
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -14,6 +18,7 @@ from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
 
 from ingestion.config import Settings
 from ingestion.errors import BeaconError
+from orchestration.console import verbose
 
 INSTANCE_YAML = """\
 # Local Dagster instance for Beacon: runs, events and schedules in SQLite under this folder.
@@ -23,7 +28,8 @@ telemetry:
 """
 
 # Our loaders report progress with context.log.info; Dagster's own events are DEBUG.
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+VERBOSE_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+QUIET_LOGS = {"loggers": {"beacon_console": {}}}
 
 
 def dagster_home(settings: Settings | None = None) -> Path:
@@ -55,14 +61,16 @@ def run_job(
         dagster_home()
         instance = DagsterInstance.get()
     job = build_defs(dict(resources or {})).resolve_job_def(job_name)
-    config = {**QUIET_LOGS, **(run_config or {})}
-    result = job.execute_in_process(
-        run_config=config,
-        instance=instance,
-        tags=dict(tags or {}),
-        asset_selection=list(asset_selection) if asset_selection else None,
-        raise_on_error=False,
-    )
+    config = {**(VERBOSE_LOGS if verbose() else QUIET_LOGS), **(run_config or {})}
+    # dbt's own log goes to stdout: kept in the run's logs, shown here only with --debug.
+    with contextlib.redirect_stdout(sys.stdout if verbose() else io.StringIO()):
+        result = job.execute_in_process(
+            run_config=config,
+            instance=instance,
+            tags=dict(tags or {}),
+            asset_selection=list(asset_selection) if asset_selection else None,
+            raise_on_error=False,
+        )
     if not result.success:
         raise BeaconError(f"run {result.run_id[:8]} of {job_name} failed: {failure_reason(result)}")
     return result
@@ -75,10 +83,23 @@ def failure_reason(result: ExecuteInProcessResult) -> str:
             error = event.step_failure_data.error
             while error.cause is not None:
                 error = error.cause
-            message = error.message.strip().splitlines()
-            text = message[-1] if message else error.cls_name or "unknown error"
-            return f"{event.step_key}: {text.removeprefix('ingestion.errors.BeaconError: ')}"
+            return f"{event.step_key}: {_one_line(error.message) or error.cls_name}"
     for event in result.all_events:
         if event.is_failure and event.message:
-            return event.message.strip().splitlines()[0]
+            return _one_line(event.message)
     return "see the run in the Dagster UI"
+
+
+def _one_line(message: str) -> str:
+    """dbt failures name the failing node after a header; other errors end with their reason."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if DBT_ERRORS_HEADER in lines:
+        detail = lines[lines.index(DBT_ERRORS_HEADER) + 1 :][:2]
+        return " - ".join(detail)
+    text = lines[-1] if lines else ""
+    # "ingestion.errors.BeaconError: reason" -> "reason"; other classes keep their short name.
+    text = text.removeprefix("ingestion.errors.BeaconError: ")
+    return re.sub(r"^(?:\w+\.)+(\w+: )", r"\1", text)
+
+
+DBT_ERRORS_HEADER = "Errors parsed from dbt logs:"

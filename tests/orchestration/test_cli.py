@@ -29,10 +29,12 @@ def beacon(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
+    """Failure: a non-zero exit and one error line, the last, after any progress lines."""
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("beacon: error:") and fragment in lines[0], lines[0]
+    errors = [line for line in lines if line.startswith("beacon: error:")]
+    assert errors == lines[-1:], result.stderr
+    assert fragment in errors[0], errors[0]
     assert "Traceback" not in result.stderr
 
 
@@ -127,9 +129,11 @@ def test_ingest_events_runs_through_dagster_and_reports_counts(
 ) -> None:
     landing = tmp_path / "landing"
     landing.mkdir()
+
     def mobile(key: str, name: str, ms: int) -> str:
-        return json.dumps({"api_key": key, "event_name": name, "session_id": "s1",
-                           "timestamp_ms": ms})
+        return json.dumps(
+            {"api_key": key, "event_name": name, "session_id": "s1", "timestamp_ms": ms}
+        )
 
     lines = [
         mobile("k1", "app_open", 1_790_000_000_000),
@@ -157,3 +161,52 @@ def test_ingest_events_runs_through_dagster_and_reports_counts(
         assert conn.execute("select count(*) from raw.quarantine").fetchone()[0] == 2
     # The run is in Dagster's instance under BEACON_HOME, for the UI's run history.
     assert list((tmp_path / "home" / "dagster").glob("**/runs.db"))
+
+
+def test_a_failed_run_is_one_line_without_the_token(warehouse_dsn: str, tmp_path: Path) -> None:
+    from ingestion.facebook_ads.fake_graph_api import FakeGraphApi
+
+    fixtures = tmp_path / "facebook"
+    fixtures.mkdir()
+    account = {
+        "id": "act_77",
+        "account_id": "77",
+        "name": "A",
+        "currency": "USD",
+        "timezone_name": "UTC",
+    }
+    (fixtures / "act_77.json").write_text(
+        json.dumps(
+            {
+                "account": account,
+                "campaigns": [],
+                "adsets": [],
+                "ads": [],
+                "insights": [],
+                "insights_placement": [],
+            }
+        )
+    )
+    projects = tmp_path / "projects.yml"
+    projects.write_text(
+        "projects:\n  - project_id: p1\n    keys: [k1]\n    facebook_ad_account_ids: ['77']\n"
+    )
+    with FakeGraphApi(fixtures, access_token="the-right-token") as api:
+        result = beacon(
+            "ingest",
+            "facebook",
+            "--since",
+            "2026-10-01",
+            "--until",
+            "2026-10-02",
+            env={
+                "WAREHOUSE_DSN": warehouse_dsn,
+                "BEACON_PROJECTS_FILE": str(projects),
+                "BEACON_HOME": str(tmp_path / "home"),
+                "META_GRAPH_URL": api.url,
+                "META_ACCESS_TOKEN": "a-wrong-token-123",
+            },
+        )
+    assert_one_line_error(result, "190")
+    assert "a-wrong-token-123" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stdout
