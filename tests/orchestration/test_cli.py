@@ -23,8 +23,9 @@ def beacon(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         [sys.executable, "-m", "orchestration.cli", *args],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         env={**clean, **(env or {})},
+        stdin=subprocess.DEVNULL,  # CI has no standard input
     )
 
 
