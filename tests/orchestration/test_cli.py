@@ -17,7 +17,7 @@ from tests.conftest import free_port
 
 def beacon(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("BEACON_", "WAREHOUSE_", "META_"))
+        k: v for k, v in os.environ.items() if not k.startswith(("BEACON_", "WAREHOUSE_", "META_", "DAGSTER_"))
     }
     return subprocess.run(
         [sys.executable, "-m", "orchestration.cli", *args],
