@@ -16,9 +16,8 @@ from tests.conftest import free_port
 
 
 def beacon(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("BEACON_", "WAREHOUSE_", "META_", "DAGSTER_"))
-    }
+    ours = ("BEACON_", "WAREHOUSE_", "META_", "DAGSTER_")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     return subprocess.run(
         [sys.executable, "-m", "orchestration.cli", *args],
         capture_output=True,
