@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,9 +11,11 @@ import psycopg
 import pytest
 
 from ingestion.errors import BeaconError
+from ingestion.events.chunk import event_key
 from ingestion.events.landing import find_event_files, pending_files
 from ingestion.events.loader import load_file, load_landing
 from ingestion.events.retention import delete_expired_events
+from ingestion.warehouse import ensure_raw_schema
 from tests.ingestion.events.samples import (
     NOW,
     PROJECTS,
@@ -285,3 +289,44 @@ def test_corrupt_gzip_fails_that_file_only(warehouse_dsn: str, tmp_path: Path) -
     assert query(warehouse_dsn, "select source_path, status from raw.load_manifest order by 1") == [
         ("a.ndjson.gz", "loaded"), ("b.ndjson.gz", "failed")]
     assert query(warehouse_dsn, "select count(*) from raw.events") == [(1,)]
+
+
+def test_event_key_is_the_columns_md5_computed_by_the_loader(
+    warehouse_dsn: str, tmp_path: Path
+) -> None:
+    ids = [f"h-{index}-{text}" for index, text in enumerate(HOSTILE_STRINGS)]
+    path = write(tmp_path / "keys.ndjson", [line(segment(message_id=m)) for m in ids])
+    assert load_file(warehouse_dsn, path, PROJECTS, now=NOW).loaded == len(ids)
+    stored = dict(query(warehouse_dsn, "select message_id, replace(event_key::text, '-', '')"
+                        " from raw.events"))
+    assert stored == {m: event_key("shop", m) for m in ids}
+
+
+def test_a_key_committed_by_another_loader_during_the_copy_is_a_duplicate(
+    warehouse_dsn: str, tmp_path: Path
+) -> None:
+    """The key check cannot see another loader's uncommitted rows: the COPY waits for them,
+    fails on the primary key once they commit, and the chunk is checked and copied again."""
+    path = write(tmp_path / "a.ndjson", [line(segment(message_id=f"m-{i}")) for i in range(3)])
+    with psycopg.connect(warehouse_dsn) as other:
+        ensure_raw_schema(other)
+        other.execute(
+            "insert into raw.events (project_id, message_id, source_shape, event_name,"
+            " is_page_view, is_identify, is_scroll, is_click, anonymous_id, event_at, payload,"
+            " load_id, line_number) values ('shop', 'm-1', 'segment', 'by the other loader',"
+            " false, false, false, false, 'a', now(), '{}', 0, 1)")
+        results: list = []
+        loading = threading.Thread(target=lambda: results.append(
+            load_file(warehouse_dsn, path, PROJECTS, now=NOW)))
+        loading.start()
+        deadline = time.monotonic() + 20
+        while not query(warehouse_dsn, "select 1 from pg_stat_activity where datname ="
+                        " current_database() and wait_event_type = 'Lock'"):
+            assert time.monotonic() < deadline, "the loader never waited for the other's rows"
+            time.sleep(0.05)
+        other.commit()
+    loading.join(timeout=20)
+    [result] = results
+    assert (result.loaded, result.duplicates) == (2, 1)
+    assert query(warehouse_dsn, "select message_id, event_name from raw.events order by 1") == [
+        ("m-0", "purchase"), ("m-1", "by the other loader"), ("m-2", "purchase")]

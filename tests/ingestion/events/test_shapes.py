@@ -185,3 +185,14 @@ def test_utm_of() -> None:
         "utm_source": "a b", "fbclid": "F1"}
     assert utm_of("https://x.test/p?utm_campaign=%00x") == {"utm_campaign": "%00x"}
     assert utm_of(None) == {}
+
+
+@pytest.mark.parametrize("address", [
+    "2001:db8:abcd:1234::1", "2001:0DB8:ABCD:1234:0:0:0:1", "2001:db8:0:1::", "2001:0:0:1::1",
+    "::ffff:203.0.113.7", "::1", "fe80::1%eth0", " 2001:db8:abcd:12::5 ",
+])
+def test_ipv6_truncation_matches_the_standard_library(address: str) -> None:
+    import ipaddress
+
+    network = ipaddress.ip_network(f"{ipaddress.ip_address(address.strip())}/48", strict=False)
+    assert truncate_ip(address) == str(network.network_address)
