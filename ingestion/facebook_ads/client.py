@@ -3,8 +3,9 @@ ad-level daily insights.
 
 Paging follows `paging.next` to the end. Ranges longer than `async_threshold_days` run as
 async report runs (POST, poll, read), and a run that fails or times out is split in two and
-retried, down to single days; a shorter range Meta refuses as too large runs async too. Transient and throttling errors are retried with capped
-exponential backoff and jitter; usage headers slow the client down before Meta blocks it.
+retried, down to single days; a shorter range Meta refuses as too large runs async too.
+Transient and throttling errors are retried with capped exponential backoff and jitter;
+usage headers slow the client down before Meta blocks it.
 Token (190) and permission (10, 200-299) errors fail at once. The token is sent as the
 `access_token` parameter, and stripped from every URL this module logs or raises.
 """

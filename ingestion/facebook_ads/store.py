@@ -73,6 +73,7 @@ class InsightStage:
         self.conn = conn
         self.attribution_windows = attribution_windows
         self.source = source
+        self.staged: set[bool] = set()  # which tables this load pulled: only those are replaced
         for placement, (table, _) in TABLES.items():
             conn.execute(sql.SQL(
                 "create temp table if not exists {stage} (like raw.{table} including defaults"
@@ -81,6 +82,7 @@ class InsightStage:
 
     def add(self, rows: Iterable[InsightRow], *, placement: bool) -> None:
         """Copy rows in batches, consuming the iterator as the API pages arrive."""
+        self.staged.add(placement)
         iterator = iter(rows)
         while batch := list(islice(iterator, BATCH_ROWS)):
             self._copy(batch, placement)
@@ -109,10 +111,14 @@ class InsightStage:
         return values
 
     def replace(self, ad_account_id: str, span: DateRange) -> tuple[int, int, Decimal]:
-        """Replace the account's days in `span` by the staged rows. Call inside a transaction.
+        """Replace the account's days in `span` by the staged rows, in the tables this load
+        pulled (a CSV export has no placement rows: the API's stay). Call inside a transaction.
         Returns (rows, placement rows, spend) now stored for the window."""
         counts = []
         for placement, (table, columns) in TABLES.items():
+            if placement not in self.staged:
+                counts.append(0)
+                continue
             target = sql.Identifier("raw", table)
             self.conn.execute(
                 sql.SQL("delete from {target} where ad_account_id = %s"

@@ -98,6 +98,29 @@ def test_export_replaces_api_rows_of_its_days_and_keeps_api_dimensions(
     assert url_tags == 3  # the CSV's names did not erase what the API stored
 
 
+def test_export_keeps_the_api_placement_rows_of_its_days(
+    warehouse_dsn: str, tmp_path: Path, client: GraphApiClient,
+    accounts: dict[str, dict[str, Any]],
+) -> None:
+    """An Ads Manager export has no placement breakdown: loading one over days the API pulled
+    replaces the unbroken rows and leaves the placement rows as they were."""
+    sync_ad_account(warehouse_dsn, client, "2002", date(2024, 1, 1), date(2024, 1, 10))
+    with psycopg.connect(warehouse_dsn) as conn:
+        before = conn.execute("select count(*), sum(spend) from raw.facebook_insights_placement"
+                              ).fetchone()
+    assert before[0] > 0
+    fixture = [r for r in accounts["2002"]["insights"] if "2024-01-06" <= r["date_start"]
+               <= "2024-01-10"]
+    load_ads_manager_csv(warehouse_dsn, write_csv(tmp_path / "e.csv", export_rows(fixture)))
+    with psycopg.connect(warehouse_dsn) as conn:
+        after = conn.execute("select count(*), sum(spend) from raw.facebook_insights_placement"
+                             ).fetchone()
+        sources = conn.execute("select source, count(*) from raw.facebook_insights"
+                               " where date_start >= '2024-01-06' group by 1").fetchall()
+    assert after == before
+    assert sources == [("csv", len(fixture))]
+
+
 @pytest.mark.parametrize(("cell", "value", "message"), [
     (10, "12,34", r"spend '12,34' is not a number"),
     (10, "-1.00", r"spend '-1.00' is out of range"),
