@@ -46,17 +46,17 @@ class ChunkContext:
 class ChunkResult:
     lines: int = 0
     rows: list[bytes] = field(default_factory=list)  # COPY rows of raw.events
-    keys: list[str] = field(default_factory=list)  # their event_key (see event_key()), in order
+    keys: list[bytes] = field(default_factory=list)  # their event_key (see event_key()), in order
     duplicates: int = 0
     quarantine: bytes = b""
     quarantined: int = 0
     reasons: Counter = field(default_factory=Counter)
 
 
-def event_key(project_id: str, message_id: str) -> str:
-    """raw.events.event_key as hex: the md5 of project id, newline, message id (the column's
-    generated expression, computed here to check a chunk's keys before copying it)."""
-    return hashlib.md5(f"{project_id}\n{message_id}".encode()).hexdigest()
+def event_key(project_id: str, message_id: str) -> bytes:
+    """raw.events.event_key's 16 bytes: the md5 of project id, newline, message id (the
+    column's generated expression, computed here to check a chunk's keys before copying)."""
+    return hashlib.md5(f"{project_id}\n{message_id}".encode()).digest()
 
 
 class ChunkMapper:
@@ -78,7 +78,7 @@ class ChunkMapper:
         result = ChunkResult(lines=len(lines))
         rows, keys = result.rows, result.keys
         quarantine: list[bytes] = []
-        seen: set[str] = set()
+        seen: set[bytes] = set()
         tail_format = f"\t{self.context.load_id}\t%d\n"
         for number, line in enumerate(lines, first_line):
             try:

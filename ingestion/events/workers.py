@@ -19,7 +19,7 @@ from typing import TypeVar
 from ingestion.events.chunk import ChunkContext, ChunkMapper, ChunkResult
 from ingestion.events.reader import LineChunk
 
-IN_FLIGHT_PER_WORKER = 2
+IN_FLIGHT_PER_WORKER = 4
 PARENT_CHECK_SECONDS = 0.5
 _worker_mapper: ChunkMapper | None = None
 T = TypeVar("T")

@@ -299,7 +299,7 @@ def test_event_key_is_the_columns_md5_computed_by_the_loader(
     assert load_file(warehouse_dsn, path, PROJECTS, now=NOW).loaded == len(ids)
     stored = dict(query(warehouse_dsn, "select message_id, replace(event_key::text, '-', '')"
                         " from raw.events"))
-    assert stored == {m: event_key("shop", m) for m in ids}
+    assert stored == {m: event_key("shop", m).hex() for m in ids}
 
 
 def test_a_key_committed_by_another_loader_during_the_copy_is_a_duplicate(
