@@ -19,8 +19,11 @@ class _OwnMessages(logging.Formatter):
 
 def _is_own_message(record: logging.LogRecord) -> bool:
     meta = getattr(record, "dagster_meta", None)
-    return (record.levelno == logging.INFO and isinstance(meta, dict)
-            and meta.get("dagster_event") is None)
+    return (
+        record.levelno == logging.INFO
+        and isinstance(meta, dict)
+        and meta.get("dagster_event") is None
+    )
 
 
 @logger(description="Progress lines of Beacon's own code, on stderr.")

@@ -8,10 +8,15 @@ from orchestration.assets.events import event_files, events_retention
 from orchestration.assets.facebook import facebook_ads
 from orchestration.assets.projects import projects_registry
 
+# Runs that write raw.events or build the models queue behind each other (the instance's
+# tag concurrency limit); the warehouse lock in the assets covers runs started by `beacon`.
+WRITER = {"beacon/event_pipeline": "writer"}
+
 event_assets = AssetSelection.assets(projects_registry, event_files, events_retention)
 
 ingest_events_job = define_asset_job(
     "ingest_events",
+    tags=WRITER,
     selection=event_assets,
     description="Load the projects registry and new event files; apply retention.",
 )
@@ -22,11 +27,13 @@ ingest_facebook_job = define_asset_job(
 )
 dbt_build_job = define_asset_job(
     "dbt_build",
+    tags=WRITER,
     selection=AssetSelection.assets(dbt_models),
     description="Build every dbt model and run its tests.",
 )
 refresh_job = define_asset_job(
     "refresh",
+    tags=WRITER,
     selection=event_assets | AssetSelection.assets(dbt_models),
     description="Events ingestion, then the dbt build.",
 )

@@ -25,6 +25,11 @@ INSTANCE_YAML = """\
 # For production, see config/dagster.postgres.yaml.
 telemetry:
   enabled: false
+concurrency:
+  runs:
+    tag_concurrency_limits:
+      - key: beacon/event_pipeline
+        limit: 1
 """
 
 # Our loaders report progress with context.log.info; Dagster's own events are DEBUG.

@@ -15,6 +15,7 @@ from dagster_dbt import (
 from psycopg import sql
 
 from ingestion.postgres import connection, dbt_env
+from ingestion.warehouse import pipeline_writer_lock
 from orchestration.dbt_project import beacon_dbt, ensure_manifest
 from orchestration.resources import WarehouseResource
 
@@ -67,8 +68,9 @@ def dbt_models(
     dsn = warehouse.get_dsn()
     # dbt runs as a subprocess that reads the connection from profiles.yml's env vars.
     os.environ.update(dbt_env(dsn))
-    events = dbt.cli(dbt_build_args(config), context=context).stream()
-    yield from with_row_counts(events, dsn)
+    with pipeline_writer_lock(dsn, progress=context.log.info):
+        events = dbt.cli(dbt_build_args(config), context=context).stream()
+        yield from with_row_counts(events, dsn)
 
 
 def with_row_counts(events: Iterable, dsn: str) -> Iterator:

@@ -5,6 +5,7 @@ from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, asset, 
 from ingestion.events.loader import load_landing
 from ingestion.events.retention import delete_expired_events
 from ingestion.postgres import connection
+from ingestion.warehouse import pipeline_writer_lock
 from orchestration.assets.keys import DAILY_SOURCE_FRESHNESS, EVENT_TABLES, PROJECT_TABLES, raw
 from orchestration.assets.policies import INGESTION_RETRY, fail_fast_on_user_errors
 from orchestration.assets.progress import throttled_progress
@@ -39,7 +40,7 @@ def event_files(
     landing: LandingResource,
 ):
     dsn = warehouse.get_dsn()
-    with fail_fast_on_user_errors():
+    with fail_fast_on_user_errors(), pipeline_writer_lock(dsn, progress=context.log.info):
         summary = load_landing(
             dsn, landing.get_path(), projects_registry.load(), progress=throttled_progress(context)
         )
@@ -81,8 +82,9 @@ def event_files(
     retry_policy=INGESTION_RETRY,
 )
 def events_retention(warehouse: WarehouseResource, projects_registry: ProjectsRegistryResource):
-    with fail_fast_on_user_errors():
-        deleted = delete_expired_events(warehouse.get_dsn(), projects_registry.load())
+    dsn = warehouse.get_dsn()
+    with fail_fast_on_user_errors(), pipeline_writer_lock(dsn):
+        deleted = delete_expired_events(dsn, projects_registry.load())
     return MaterializeResult(
         metadata={
             "deleted": sum(deleted.values()),

@@ -43,11 +43,13 @@ def ingest_events(landing=None) -> None:
 
 
 def facebook_window(since: date | None, until: date | None) -> tuple[date, date]:
-    """Default: the trailing restatement window ending yesterday."""
+    """The days to pull: up to `until` (default yesterday), from `since` or earlier, since
+    every pull re-covers the trailing window Meta restates (SPEC 3.3)."""
     until = until or date.today() - timedelta(days=1)
-    since = since or until - timedelta(days=RESTATEMENT_DAYS - 1)
-    if since > until:
+    if since and since > until:
         raise BeaconError(f"--since {since} is after --until {until}")
+    restated = until - timedelta(days=RESTATEMENT_DAYS - 1)
+    since = min(since, restated) if since else restated
     if since < date.fromisoformat(FACEBOOK_START_DATE):
         raise BeaconError(f"--since must be on or after {FACEBOOK_START_DATE}")
     return since, until

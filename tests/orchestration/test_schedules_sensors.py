@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from dagster import RunRequest, SkipReason, build_schedule_context, build_sensor_context
 
 from ingestion.events.loader import load_landing
 from ingestion.projects import Project
+from orchestration.commands.pipeline import facebook_window
 from orchestration.resources import LandingResource, WarehouseResource
 from orchestration.schedules import daily_refresh_schedule, facebook_daily_schedule
 from orchestration.sensors import new_event_files_sensor
@@ -80,3 +82,12 @@ def test_sensor_requests_one_run_per_new_file_set(warehouse_dsn: str, tmp_path: 
     load_landing(warehouse_dsn, landing, [project], now=datetime(2026, 9, 23, tzinfo=UTC))
     loaded = build_sensor_context(resources=resources, cursor=third.cursor)
     assert isinstance(new_event_files_sensor(loaded), SkipReason)
+
+
+@pytest.mark.parametrize("since, until, expected", [
+    (None, date(2026, 10, 31), (date(2026, 10, 4), date(2026, 10, 31))),
+    (date(2026, 10, 30), date(2026, 10, 31), (date(2026, 10, 4), date(2026, 10, 31))),
+    (date(2026, 8, 1), date(2026, 10, 31), (date(2026, 8, 1), date(2026, 10, 31))),
+])
+def test_cli_facebook_window_always_covers_the_restated_days(since, until, expected) -> None:
+    assert facebook_window(since, until) == expected
