@@ -6,9 +6,13 @@ Each resource's defaults come from the environment (SPEC 2), so the same definit
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 from dagster import ConfigurableResource
 
 from ingestion.config import Settings
+from ingestion.facebook_ads.client import GraphApiClient
 from ingestion.postgres import warehouse_dsn
 from ingestion.projects import Project, load_projects
 
@@ -28,8 +32,6 @@ class ProjectsRegistryResource(ConfigurableResource):
     path: str | None = None
 
     def load(self) -> list[Project]:
-        from pathlib import Path
-
         return load_projects(Path(self.path) if self.path else Settings.from_env().projects_file)
 
 
@@ -38,9 +40,7 @@ class LandingResource(ConfigurableResource):
 
     path: str | None = None
 
-    def get_path(self):
-        from pathlib import Path
-
+    def get_path(self) -> Path:
         return Path(self.path) if self.path else Settings.from_env().landing_dir
 
 
@@ -51,11 +51,7 @@ class GraphApiResource(ConfigurableResource):
     api_version: str | None = None
     access_token: str | None = None
 
-    def client(self):
-        from dataclasses import replace
-
-        from ingestion.facebook_ads.client import GraphApiClient
-
+    def client(self) -> GraphApiClient:
         settings = Settings.from_env()
         overrides = {
             "meta_graph_url": self.base_url,
