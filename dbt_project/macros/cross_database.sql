@@ -119,3 +119,11 @@
     {{ return(adapter.dispatch('empty_json_array', 'beacon')()) }}
 {% endmacro %}
 {% macro postgres__empty_json_array() %}cast('[]' as jsonb){% endmacro %}
+
+{#- A hash of a row's values (nulls distinguished from empty strings), to tell changed rows. -#}
+{% macro row_fingerprint(columns) %}
+    {{ return(adapter.dispatch('row_fingerprint', 'beacon')(columns)) }}
+{% endmacro %}
+{% macro postgres__row_fingerprint(columns) -%}
+    md5(cast(row({{ columns | join(', ') }}) as text))
+{%- endmacro %}

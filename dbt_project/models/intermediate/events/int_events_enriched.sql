@@ -29,7 +29,16 @@ user_agents as (
 
 ),
 
-traffic_sources as (
+-- The traffic_sources seed imported twice, each CTE used once: a CTE used twice is materialized,
+-- which would keep this view from being flattened into the models that read a few columns of it
+-- (and so from dropping the joins those columns do not need).
+utm_sources as (
+
+    select * from {{ ref('traffic_sources') }}
+
+),
+
+referrer_sources as (
 
     select * from {{ ref('traffic_sources') }}
 
@@ -79,9 +88,9 @@ events_joined as (
     left join conversion_events
         on events_with_hosts.project_id = conversion_events.project_id
         and events_with_hosts.event_name = conversion_events.event_name
-    left join traffic_sources as utm_sources
+    left join utm_sources
         on lower(events_with_hosts.utm_source) = utm_sources.source_name
-    left join traffic_sources as referrer_sources
+    left join referrer_sources
         on case
             when events_with_hosts.referrer_host_any = events_with_hosts.page_host then null
             else events_with_hosts.referrer_host_any

@@ -1,39 +1,75 @@
+-- depends_on: {{ ref('int_sessions_fingerprinted') }}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['project_id', 'day'],
         on_schema_change='append_new_columns',
+        post_hook="{{ beacon.delete_rollup_days_without_sessions() }}",
     )
 }}
 
-{#- Incremental: recompute the days the re-derived visitors' sessions touch. A session of theirs
-    that disappeared (merged into another by a late event) started inside the span of the session
-    it merged into, so the days between each new session's start and end dates cover it. -#}
+{#- Incremental: recompute the days of the sessions that changed since the last run
+    (int_sessions_fingerprinted). A session that disappeared (merged into another by a late
+    event) started inside the span of the session it merged into, so the days between each
+    changed session's start and end dates cover it; a day left with no session at all is deleted
+    by the post-hook. Days whose sessions were only re-derived unchanged keep their row, with the
+    newer visitor_loaded_at. -#}
 
 {%- set top_n = var('rollup_top_n') -%}
+{%- set rollup_columns = [
+    'project_id', 'day', 'visitors', 'sessions', 'bounces', 'pageviews', 'form_starts', 'form_submits',
+    'avg_session_duration_secs', 'exits', 'metrics', 'top_paths', 'top_ctas', 'top_sources',
+    'conversions', 'revenue', 'visitor_loaded_at',
+] -%}
 
 with
 
 {% if is_incremental() %}
-touched_sessions as (
+{%- set watermark = beacon.incremental_watermark('visitor_loaded_at') %}
+rederived_sessions as (
+
+    select * from {{ ref('int_sessions_fingerprinted') }}
+    where visitor_loaded_at > {{ watermark }}
+
+),
+
+changed_sessions as (
 
     select project_id, started_date, ended_date
-    from {{ ref('fct_sessions') }}
-    where visitor_loaded_at > {{ beacon.incremental_watermark('visitor_loaded_at') }}
+    from rederived_sessions
+    where changed_at > {{ watermark }}
 
 ),
 
 affected_days as (
 
     select project_id, started_date as day
-    from touched_sessions
+    from changed_sessions
     union
     select previous_rollups.project_id, previous_rollups.day
     from {{ this }} as previous_rollups
-    inner join touched_sessions
-        on previous_rollups.project_id = touched_sessions.project_id
-        and previous_rollups.day between touched_sessions.started_date and touched_sessions.ended_date
+    inner join changed_sessions
+        on previous_rollups.project_id = changed_sessions.project_id
+        and previous_rollups.day between changed_sessions.started_date and changed_sessions.ended_date
+
+),
+
+-- visitor_loaded_at only grows, so the new maximum of an unchanged day is the larger of its
+-- old one and its re-derived sessions'.
+refreshed_days as (
+
+    select
+        rederived_sessions.project_id,
+        rederived_sessions.started_date as day,
+        max(rederived_sessions.visitor_loaded_at) as visitor_loaded_at
+
+    from rederived_sessions
+    left join affected_days
+        on rederived_sessions.project_id = affected_days.project_id
+        and rederived_sessions.started_date = affected_days.day
+    where affected_days.day is null
+    group by rederived_sessions.project_id, rederived_sessions.started_date
 
 ),
 {% endif %}
@@ -163,6 +199,34 @@ final as (
         and daily_sessions.day = {{ list_name }}.day
     {% endfor %}
 
+){% if is_incremental() %},
+
+refreshed as (
+
+    select
+        {% for column in rollup_columns %}
+        {% if column == 'visitor_loaded_at' -%}
+        case
+            when refreshed_days.visitor_loaded_at > previous_rollups.visitor_loaded_at
+                then refreshed_days.visitor_loaded_at
+            else previous_rollups.visitor_loaded_at
+        end as visitor_loaded_at
+        {%- else -%}
+        previous_rollups.{{ column }}{% if not loop.last %},{% endif %}
+        {%- endif %}
+        {% endfor %}
+
+    from {{ this }} as previous_rollups
+    inner join refreshed_days
+        on previous_rollups.project_id = refreshed_days.project_id
+        and previous_rollups.day = refreshed_days.day
+
 )
 
 select * from final
+union all
+select * from refreshed
+{% else %}
+
+select * from final
+{% endif %}

@@ -18,6 +18,7 @@
 
 {%- set columns = beacon.event_columns() -%}
 {%- set timeline = 'partition by project_id, anonymous_id order by event_at, message_id' -%}
+{%- set signal_columns = 'project_id, anonymous_id, message_id, event_user_id, event_at, event_date, is_bot_agent, loaded_at' -%}
 
 with
 
@@ -89,6 +90,16 @@ visitor_identifies as (
         and identifies.anonymous_id = touched_visitors.anonymous_id
 
 ),
+
+visitor_signals as (
+
+    select {{ signal_columns }}
+    from deduplicated_events
+    union all
+    select {{ signal_columns }}
+    from visitor_identifies
+
+),
 {% else %}
 -- A full build reads raw.events alone, whose primary key is (project_id, message_id).
 deduplicated_events as (
@@ -97,47 +108,47 @@ deduplicated_events as (
 
 ),
 
-visitor_identifies as (
+-- The events a second time but narrow: the view is flattened into this query, so only these
+-- columns are computed. Deriving the visitors from deduplicated_events instead would make
+-- PostgreSQL write all its wide rows to disk to read them twice.
+visitor_signals as (
 
-    select * from identifies
+    select {{ signal_columns }}
+    from {{ ref('int_events_enriched') }}
+    where not is_identify
+    union all
+    select {{ signal_columns }}
+    from identifies
 
 ),
 {% endif %}
 
-visitor_signals as (
-
-    select project_id, anonymous_id, message_id, event_user_id, event_at, event_date, is_bot_agent, loaded_at
-    from deduplicated_events
-    union all
-    select project_id, anonymous_id, message_id, event_user_id, event_at, event_date, is_bot_agent, loaded_at
-    from visitor_identifies
-
-),
-
-visitor_daily_volumes as (
+visitor_days as (
 
     select
         project_id,
         anonymous_id,
         event_date,
-        count(*) as events
+        count(*) as events,
+        {{ dbt.bool_or('is_bot_agent') }} as is_bot_agent,
+        max(loaded_at) as loaded_at
 
     from visitor_signals
     group by project_id, anonymous_id, event_date
 
 ),
 
-visitors_stitched as (
+-- Identity stitching (SPEC 5.2): the latest non-null user id sent with this anonymous id (only
+-- the events carrying one are ordered).
+visitor_users as (
 
     select
         project_id,
         anonymous_id,
-        -- Identity stitching (SPEC 5.2): the latest non-null user id sent with this anonymous id.
-        {{ beacon.last_by('event_user_id', 'event_at, message_id', 'event_user_id is not null') }} as user_id,
-        {{ dbt.bool_or('is_bot_agent') }} as is_bot_agent,
-        max(loaded_at) as visitor_loaded_at
+        {{ beacon.last_by('event_user_id', 'event_at, message_id') }} as user_id
 
     from visitor_signals
+    where event_user_id is not null
     group by project_id, anonymous_id
 
 ),
@@ -145,22 +156,19 @@ visitors_stitched as (
 visitors_flagged as (
 
     select
-        visitors_stitched.project_id,
-        visitors_stitched.anonymous_id,
-        visitors_stitched.user_id,
-        visitors_stitched.visitor_loaded_at,
+        visitor_days.project_id,
+        visitor_days.anonymous_id,
+        max(visitor_users.user_id) as user_id,
+        max(visitor_days.loaded_at) as visitor_loaded_at,
         -- Bots (SPEC 5.3): a bot user agent on any event, or too many events on one local day.
-        visitors_stitched.is_bot_agent
-            or busiest_days.max_daily_events > {{ var('bot_daily_event_threshold') }} as is_bot
+        {{ dbt.bool_or('visitor_days.is_bot_agent') }}
+            or max(visitor_days.events) > {{ var('bot_daily_event_threshold') }} as is_bot
 
-    from visitors_stitched
-    inner join (
-        select project_id, anonymous_id, max(events) as max_daily_events
-        from visitor_daily_volumes
-        group by project_id, anonymous_id
-    ) as busiest_days
-        on visitors_stitched.project_id = busiest_days.project_id
-        and visitors_stitched.anonymous_id = busiest_days.anonymous_id
+    from visitor_days
+    left join visitor_users
+        on visitor_days.project_id = visitor_users.project_id
+        and visitor_days.anonymous_id = visitor_users.anonymous_id
+    group by visitor_days.project_id, visitor_days.anonymous_id
 
 ),
 

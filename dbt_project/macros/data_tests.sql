@@ -1,0 +1,117 @@
+{#- Data tests that scale with the new rows, not with the history.
+
+    A test whose `where` config holds `__written_since_verified__(<column>)` checks only the rows
+    whose <column> (a raw.events loaded_at: `loaded_at`, or `visitor_loaded_at` in the incremental
+    models) is later than the start of the last run in which this same test passed, less the
+    `events_lookback_minutes` var. Incremental models rewrite a visitor's rows whole and give them
+    a new `visitor_loaded_at`, and raw.events only grows, so every row has been checked by a
+    passing run since it was last written: the guarantee is the whole table's, at the cost of the
+    rows the run wrote. A failing test keeps its old mark, so the next run checks those rows
+    again. A full refresh, or `--vars '{data_tests_check_every_row: true}'`, checks every row.
+
+    Each run notes its start on the database (on-run-start) and, at its end, the tests that
+    passed (on-run-end), in `<target schema>.beacon_data_test_marks`. -#}
+
+{% macro written_since_verified_token() %}__written_since_verified__({% endmacro %}
+
+{#- dbt's own macro, with the token above resolved; called at run time for every generic test. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- set token = beacon.written_since_verified_token() -%}
+    {%- if where and token in where -%}
+        {%- set column = where.split(token)[1].split(')')[0] -%}
+        {%- set where = where.replace(token ~ column ~ ')', beacon.written_since_verified(column)) -%}
+    {%- endif -%}
+    {%- if where -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The condition on `column` for the test being compiled (singular tests call it directly). -#}
+{% macro written_since_verified(column) -%}
+    {%- set since = beacon.verified_since(model.unique_id) -%}
+    {%- if since is none -%}
+        (1 = 1)
+    {%- else -%}
+        ({{ column }} > {{ dbt.dateadd('minute', -1 * var('events_lookback_minutes'),
+                                       beacon.timestamp_literal(since)) }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The start of the last run in which the test passed, as an ISO string; none to check every
+    row (a full refresh, the var, a test that never passed, and at parse time). -#}
+{% macro verified_since(test_id) %}
+    {%- if not execute or flags.FULL_REFRESH or var('data_tests_check_every_row', false) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set marks = beacon.data_test_marks() -%}
+    {%- if not adapter.get_relation(database=marks.database, schema=marks.schema, identifier=marks.identifier) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set found = run_query(
+        "select " ~ beacon.timestamp_iso('passed_run_started_at') ~ " from " ~ marks
+        ~ " where test_id = '" ~ test_id ~ "'") -%}
+    {{ return(found.rows[0][0] if found.rows else none) }}
+{% endmacro %}
+
+{% macro data_test_marks() %}
+    {{ return(api.Relation.create(database=target.database, schema=target.schema,
+                                  identifier='beacon_data_test_marks')) }}
+{% endmacro %}
+
+{#- on-run-start: this run's start on the database clock (the clock of raw.events.loaded_at).
+    A full refresh forgets every mark: tests it does not run check every row next time. -#}
+{% macro mark_data_test_run_start() %}
+    {{ return(adapter.dispatch('mark_data_test_run_start', 'beacon')()) }}
+{% endmacro %}
+
+{% macro postgres__mark_data_test_run_start() %}
+    {%- set marks = beacon.data_test_marks() -%}
+create schema if not exists {{ marks.schema }};
+create table if not exists {{ marks }} (
+    test_id text primary key,
+    passed_run_started_at timestamp with time zone,
+    invocation_id text
+);
+{% if flags.FULL_REFRESH %}delete from {{ marks }};{% endif %}
+insert into {{ marks }} (test_id, passed_run_started_at, invocation_id)
+values ('run:{{ invocation_id }}', now(), '{{ invocation_id }}')
+{% endmacro %}
+
+{#- on-run-end: every test that passed in this run is marked with the run's start. -#}
+{% macro mark_passed_data_tests(results) %}
+    {{ return(adapter.dispatch('mark_passed_data_tests', 'beacon')(results)) }}
+{% endmacro %}
+
+{% macro postgres__mark_passed_data_tests(results) %}
+    {%- set marks = beacon.data_test_marks() -%}
+    {%- set passed = [] -%}
+    {%- for result in results -%}
+        {%- if result.node.resource_type == 'test' and result.status == 'pass' -%}
+            {%- do passed.append("('" ~ result.node.unique_id ~ "')") -%}
+        {%- endif -%}
+    {%- endfor -%}
+{% if passed %}
+insert into {{ marks }} (test_id, passed_run_started_at, invocation_id)
+select passed.test_id, run.passed_run_started_at, run.invocation_id
+from (values {{ passed | join(', ') }}) as passed (test_id)
+cross join {{ marks }} as run
+where run.test_id = 'run:{{ invocation_id }}'
+on conflict (test_id) do update
+    set passed_run_started_at = excluded.passed_run_started_at,
+        invocation_id = excluded.invocation_id;
+{% endif %}
+delete from {{ marks }} where test_id = 'run:{{ invocation_id }}'
+{% endmacro %}
+
+{% macro timestamp_iso(column) %}
+    {{ return(adapter.dispatch('timestamp_iso', 'beacon')(column)) }}
+{% endmacro %}
+{% macro postgres__timestamp_iso(column) -%}
+    to_char({{ column }} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
+{%- endmacro %}
