@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -22,6 +23,8 @@ MARTS = [
     "fct_events", "fct_funnel_daily", "fct_sessions",
 ]
 INCREMENTAL_COPY = "incremental_result"
+# Intermediate tables whose incremental state the tests inspect too.
+INTERMEDIATE = ["int_sessions_fingerprinted"]
 
 
 @dataclass
@@ -29,6 +32,7 @@ class BuiltWarehouse:
     dsn: str
     server: str
     target_path: Path
+    first_build_rollup_days: list[date] = field(default_factory=list)
 
     def rows(self, sql: str, params: tuple = ()) -> list[tuple]:
         with psycopg.connect(self.dsn) as conn:
@@ -63,6 +67,9 @@ def warehouse(
             dataset.load_events(conn, second_load=False)
         models_only = ("--exclude", "resource_type:test", "resource_type:unit_test")
         built.dbt("build", *models_only)
+        built.first_build_rollup_days = [
+            day for (day,) in built.rows("select day from marts.fct_daily_rollups order by day")
+        ]
         with psycopg.connect(built.dsn, autocommit=True) as conn:
             dataset.load_events(conn, second_load=True)
         built.dbt("build", *models_only)
@@ -70,6 +77,10 @@ def warehouse(
             conn.execute(f"create schema {INCREMENTAL_COPY}")
             for mart in MARTS:
                 conn.execute(f"create table {INCREMENTAL_COPY}.{mart} as table marts.{mart}")
+            for model in INTERMEDIATE:
+                conn.execute(
+                    f"create table {INCREMENTAL_COPY}.{model} as table intermediate.{model}"
+                )
         built.dbt("build", "--full-refresh")
         yield built
     finally:

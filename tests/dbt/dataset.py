@@ -19,6 +19,10 @@ Visitors (times UTC, 2025-01):
 - anon-alice-phone: E1 07 18:00 page view as user-alice, add_to_cart, then view_product (the
   checkout funnel's entry, whose add_to_cart came before it and so does not count).
 - anon-bot: Googlebot, 06 10:00 from ad-1, view_product and a purchase of 99: flagged, excluded.
+- anon-erin: page views 12 22:40 (23:40 Berlin) and 23:35 (00:35 on the 13th in Berlin), 55 min
+  apart: two sessions on two local days, until a page view at 23:05 arrives in the second load
+  and bridges them (gaps of 25 and exactly 30 min): one session on the 12th, none on the 13th
+  (the incremental build must delete the 13th's rollup row).
 
 Facebook: account 111 (project shop) with ads ad-1, ad-2 (adset-1) and ad-3 (adset-2, no
 insights), all in camp-1; a placement row that must not be added to the ad-level spend.
@@ -178,6 +182,11 @@ EVENTS: list[Event] = [
     Event("x2", "anon-bot", "view_product", at(6, 10, 0, 30), CHROME_WINDOWS, "/p/1"),
     Event("x3", "anon-bot", "purchase", at(6, 10, 1), GOOGLEBOT, "/checkout", revenue=99,
           second_load=True),
+    # anon-erin: the late page view merges the sessions of the 12th and 13th (Berlin)
+    Event("n1", "anon-erin", "page_view", at(12, 22, 40), CHROME_WINDOWS, "/blog"),
+    Event("n2", "anon-erin", "page_view", at(12, 23, 5), CHROME_WINDOWS, "/blog/post",
+          second_load=True),
+    Event("n3", "anon-erin", "page_view", at(12, 23, 35), CHROME_WINDOWS, "/about"),
 ]
 
 EVENT_COLUMNS = list(EVENTS[0].row(0, 0).keys() | {f"utm_{k}" for k in AD_1})

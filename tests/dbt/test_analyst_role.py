@@ -37,7 +37,7 @@ def test_analyst_selects_every_mart(warehouse: BuiltWarehouse, analyst_dsn: str)
                   for mart in MARTS}
     assert counts == {mart: warehouse.rows(f"select count(*) from marts.{mart}")[0][0]
                       for mart in MARTS}
-    assert counts["fct_sessions"] == 10
+    assert counts["fct_sessions"] == 11
 
 
 @pytest.mark.parametrize("relation", FORBIDDEN)

@@ -8,9 +8,12 @@ row for row, EXCEPT ALL both ways.
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from tests.dbt.conftest import INCREMENTAL_COPY, MARTS, BuiltWarehouse
+from tests.dbt.dataset import FIRST_LOAD_AT, SECOND_LOAD_AT
 
 
 def differences(warehouse: BuiltWarehouse, mart: str, other_schema: str) -> list[tuple]:
@@ -34,14 +37,43 @@ def test_second_load_rederived_the_visitors_it_touched(warehouse: BuiltWarehouse
     changed = warehouse.rows(
         f"select anonymous_id, count(*), bool_and(is_bot), min(user_id)"
         f" from {INCREMENTAL_COPY}.fct_sessions"
-        f" where anonymous_id in ('anon-dave', 'anon-bot', 'anon-alice')"
+        f" where anonymous_id in ('anon-dave', 'anon-bot', 'anon-alice', 'anon-erin')"
         f" group by anonymous_id order by anonymous_id"
     )
     assert changed == [
         ("anon-alice", 2, False, "user-alice"),  # guest-1 before the identify came
         ("anon-bot", 1, True, None),  # flagged by its late purchase's user agent
         ("anon-dave", 1, False, "user-dave"),  # the late skewed page view merged into one
+        ("anon-erin", 1, False, None),  # the late page view bridged two local days
     ]
+
+
+def test_rollups_recompute_changed_days_and_drop_emptied_ones(warehouse: BuiltWarehouse) -> None:
+    """The second load re-derives bob, whose session of the 7th (Berlin) stays as it was: the
+    fingerprints keep it unchanged, so the 7th is not recomputed, only its visitor_loaded_at
+    moves on. Erin's session of the 13th merges into the 12th's, leaving the 13th empty: the
+    first build had a row for it, the incremental one deleted it (and agrees with the full
+    refresh, above)."""
+    sessions = warehouse.rows(
+        f"select started_date, changed_at, visitor_loaded_at"
+        f" from {INCREMENTAL_COPY}.int_sessions_fingerprinted"
+        f" where anonymous_id = 'anon-bob' order by started_date"
+    )
+    assert sessions == [
+        (date(2025, 1, 7), FIRST_LOAD_AT, SECOND_LOAD_AT),  # re-derived, unchanged
+        (date(2025, 1, 8), SECOND_LOAD_AT, SECOND_LOAD_AT),
+        (date(2025, 1, 9), SECOND_LOAD_AT, SECOND_LOAD_AT),
+    ]
+    day_7 = warehouse.rows(
+        f"select visitor_loaded_at from {INCREMENTAL_COPY}.fct_daily_rollups"
+        f" where day = '2025-01-07'"
+    )
+    assert day_7 == [(SECOND_LOAD_AT,)]
+    assert date(2025, 1, 13) in warehouse.first_build_rollup_days
+    (emptied,) = warehouse.rows(
+        f"select count(*) from {INCREMENTAL_COPY}.fct_daily_rollups where day = '2025-01-13'"
+    )[0]
+    assert emptied == 0
 
 
 def test_lookback_rereads_loaded_events_without_duplicates(warehouse: BuiltWarehouse) -> None:

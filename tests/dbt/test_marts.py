@@ -22,6 +22,7 @@ A1, A2 = at(6, 9), at(6, 10, 20, 0, 1)
 B1, B2, B3 = at(6, 23, 30), at(8, 12), at(9, 12, 7)
 C1, C2 = at(10, 8), at(17, 8)
 D1, E1, X1 = at(6, 7, 0, 5), at(7, 18), at(6, 10)
+N1 = at(12, 22, 40)
 
 
 def test_sessions_split_at_30_minutes_and_carry_landing_utm_and_conversions(
@@ -60,6 +61,9 @@ def test_sessions_split_at_30_minutes_and_carry_landing_utm_and_conversions(
          None, "Direct", "desktop", "Linux", "Firefox", 0, 0),
         (C1, "anon-carol", None, C1, C1, date(2025, 1, 10), 0, 1, 1, True, False, "/home", "/home",
          "facebook", "ad-2", "Paid Social", "desktop", "Windows", "Chrome", 0, 0),
+        # erin: 23:40 Berlin on the 12th to 00:35 on the 13th, one session of the 12th
+        (N1, "anon-erin", None, N1, at(12, 23, 35), date(2025, 1, 12), 3300, 3, 3, False, False,
+         "/blog", "/about", None, None, "Direct", "desktop", "Windows", "Chrome", 0, 0),
         (C2, "anon-carol", None, C2, at(17, 8, 0, 0, 1), date(2025, 1, 17), 0, 2, 0, False,
          False, "/checkout", None, None, None, "Direct", "desktop", "Windows", "Chrome", 2, 50),
     ]
@@ -82,6 +86,7 @@ def test_events_are_sessionized_stitched_and_flagged(warehouse: BuiltWarehouse) 
         ("anon-bot", 3, 1, None, 1, True, True),  # bot agent on one event flags all three
         ("anon-carol", 3, 2, None, 1, False, False),
         ("anon-dave", 2, 1, "user-dave", 1, False, False),  # stitched back onto d1
+        ("anon-erin", 3, 1, None, 1, False, False),
     ]
     skewed = warehouse.rows(
         "select event_at, client_event_at, is_session_start, event_user_id"
@@ -113,6 +118,8 @@ def test_visitors_and_users(warehouse: BuiltWarehouse) -> None:
          "Paid Social", "desktop", False),
         ("anon-dave", "user-dave", D1, at(6, 7, 20), 1, 2, 2, 0, 0, None, None, "Direct",
          "mobile", False),
+        ("anon-erin", None, N1, at(12, 23, 35), 1, 3, 3, 0, 0, None, None, "Direct", "desktop",
+         False),
     ]
     users = warehouse.rows(
         "select user_id, anonymous_ids, bot_anonymous_ids, first_seen_at, last_seen_at,"
@@ -141,6 +148,7 @@ def test_daily_rollups_exclude_bots_and_rank_top_lists(warehouse: BuiltWarehouse
         {"users": 0, "clicks": 0, "converting_sessions": 1, "bot_sessions": 0},
         {"users": 0, "clicks": 0, "converting_sessions": 0, "bot_sessions": 0},
         {"users": 0, "clicks": 0, "converting_sessions": 0, "bot_sessions": 0},
+        {"users": 0, "clicks": 0, "converting_sessions": 0, "bot_sessions": 0},
         {"users": 0, "clicks": 0, "converting_sessions": 1, "bot_sessions": 0},
     ]
     assert rows == [
@@ -156,7 +164,10 @@ def test_daily_rollups_exclude_bots_and_rank_top_lists(warehouse: BuiltWarehouse
          top(("(direct)", 1)), 0, 0),
         (date(2025, 1, 10), 1, 1, 1, 1, 0, 0, Decimal("0.00"), 1, metrics[4], top(("/home", 1)),
          [], top(("facebook", 1)), 0, 0),
-        (date(2025, 1, 17), 1, 1, 0, 0, 0, 0, Decimal("0.00"), 0, metrics[5], [], [],
+        # erin's one session; nothing on the 13th
+        (date(2025, 1, 12), 1, 1, 0, 3, 0, 0, Decimal("3300.00"), 1, metrics[5],
+         top(("/about", 1), ("/blog", 1), ("/blog/post", 1)), [], top(("(direct)", 1)), 0, 0),
+        (date(2025, 1, 17), 1, 1, 0, 0, 0, 0, Decimal("0.00"), 0, metrics[6], [], [],
          top(("(direct)", 1)), 2, 50),
     ]
 
