@@ -41,3 +41,33 @@
             and sessions.started_date = rollups.day
     )
 {%- endmacro %}
+
+{#- The rows of `relation` that belong to the visitors listed in `visitors` (a relation or CTE of
+    project_id, anonymous_id): an incremental run reads back the history of the visitors it
+    re-derives, a few thousand of them against millions of rows. On PostgreSQL a lateral join
+    makes that one (project_id, anonymous_id) index lookup per visitor whatever the planner
+    estimates (it cannot count the distinct visitors of rows it has not read yet, guesses tens
+    of thousands, and with a plain join reads the whole table); `offset 0` keeps the planner
+    from flattening the lateral subquery back into such a join. -#}
+{% macro rows_of_visitors(relation, visitors, columns) %}
+    {{ return(adapter.dispatch('rows_of_visitors', 'beacon')(relation, visitors, columns)) }}
+{% endmacro %}
+
+{% macro postgres__rows_of_visitors(relation, visitors, columns) -%}
+    select {% for column in columns %}visitor_rows.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
+    from {{ visitors }}
+    cross join lateral (
+        select * from {{ relation }} as candidate
+        where candidate.project_id = {{ visitors }}.project_id
+            and candidate.anonymous_id = {{ visitors }}.anonymous_id
+        offset 0
+    ) as visitor_rows
+{%- endmacro %}
+
+{% macro default__rows_of_visitors(relation, visitors, columns) -%}
+    select {% for column in columns %}visitor_rows.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
+    from {{ relation }} as visitor_rows
+    inner join {{ visitors }}
+        on visitor_rows.project_id = {{ visitors }}.project_id
+        and visitor_rows.anonymous_id = {{ visitors }}.anonymous_id
+{%- endmacro %}

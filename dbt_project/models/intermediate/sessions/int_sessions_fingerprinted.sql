@@ -56,6 +56,21 @@ fingerprinted as (
 
 ),
 
+{% if is_incremental() %}
+rederived_visitors as (
+
+    select distinct project_id, anonymous_id
+    from sessions
+
+),
+
+previous_fingerprints as (
+
+    {{ beacon.rows_of_visitors(this, 'rederived_visitors', ['project_id', 'anonymous_id', 'session_id', 'fingerprint', 'changed_at']) }}
+
+),
+{% endif %}
+
 final as (
 
     select
@@ -74,7 +89,7 @@ final as (
 
     from fingerprinted
     {% if is_incremental() %}
-    left join {{ this }} as previous
+    left join previous_fingerprints as previous
         on fingerprinted.project_id = previous.project_id
         and fingerprinted.anonymous_id = previous.anonymous_id
         and fingerprinted.session_id = previous.session_id
