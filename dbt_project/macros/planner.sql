@@ -18,12 +18,3 @@
 {% macro postgres__analyze_table(relation) %}analyze {{ relation }}{% endmacro %}
 {% macro default__analyze_table(relation) %}{% endmacro %}
 
-{#- Working memory for a model that hashes one side of a join of millions of rows (fct_events'
-    full build: the narrow sessionized events, ~130 bytes a row with the hash overhead): with the
-    hash table in memory the wide side streams through once; split into batches, the wide side
-    would be written to disk and read back. `set local` lasts for the model's transaction. -#}
-{% macro hash_join_memory() %}
-    {{ return(adapter.dispatch('hash_join_memory', 'beacon')()) }}
-{% endmacro %}
-{% macro postgres__hash_join_memory() %}set local work_mem = '{{ var("hash_join_work_mem") }}'{% endmacro %}
-{% macro default__hash_join_memory() %}{% endmacro %}

@@ -4,7 +4,6 @@
         incremental_strategy='delete+insert',
         unique_key=['project_id', 'anonymous_id'],
         on_schema_change='append_new_columns',
-        pre_hook="{{ beacon.hash_join_memory() }}",
         indexes=[
             {'columns': ['project_id', 'anonymous_id', 'event_at']},
             {'columns': ['visitor_loaded_at']},
@@ -20,9 +19,6 @@
 {%- set columns = beacon.event_columns() -%}
 {%- set timeline = 'partition by project_id, anonymous_id order by event_at, message_id' -%}
 {%- set signal_columns = 'project_id, anonymous_id, message_id, event_user_id, event_at, event_date, is_bot_agent, loaded_at' -%}
-{#- What the session windows read: every column incrementally (a few thousand visitors), the
-    narrow timeline in a full build. -#}
-{%- set sessionized = 'deduplicated_events' if is_incremental() else 'timeline' -%}
 
 with
 
@@ -97,22 +93,21 @@ visitor_signals as (
 
 ),
 {% else %}
--- A full build reads raw.events alone, whose primary key is (project_id, message_id). It orders
--- a narrow copy of the events into sessions and attaches the result to the wide rows afterwards
--- (events_in_sessions): sorting the wide rows would spill gigabytes to disk at 10M events. The
--- view is flattened into this query, so only these columns are computed here.
-timeline as (
+-- A full build reads raw.events alone, whose primary key is (project_id, message_id).
+deduplicated_events as (
+
+    select * from new_events
+
+),
+
+-- The events a second time but narrow: the view is flattened into this query, so only these
+-- columns are computed. Deriving the visitors from deduplicated_events instead would make
+-- PostgreSQL write all its wide rows to disk to read them twice.
+visitor_signals as (
 
     select {{ signal_columns }}
     from {{ ref('int_events_enriched') }}
     where not is_identify
-
-),
-
-visitor_signals as (
-
-    select {{ signal_columns }}
-    from timeline
     union all
     select {{ signal_columns }}
     from identifies
@@ -172,10 +167,10 @@ visitors_flagged as (
 events_with_gaps as (
 
     select
-        {{ sessionized }}.*,
+        deduplicated_events.*,
         lag(event_at) over ({{ timeline }}) as previous_event_at
 
-    from {{ sessionized }}
+    from deduplicated_events
 
 ),
 
@@ -211,99 +206,76 @@ events_sessionized as (
 
 ),
 
-{% if is_incremental() %}
-events_in_sessions as (
-
-    select * from events_sessionized
-
-),
-{% else %}
-events_in_sessions as (
-
-    select
-        new_events.*,
-        events_sessionized.is_session_start,
-        events_sessionized.session_started_at,
-        events_sessionized.session_date
-
-    from new_events
-    inner join events_sessionized
-        on new_events.project_id = events_sessionized.project_id
-        and new_events.message_id = events_sessionized.message_id
-
-),
-{% endif %}
-
 final as (
 
     select
-        events_in_sessions.project_id,
-        events_in_sessions.message_id,
-        {{ beacon.session_id('events_in_sessions.project_id', 'events_in_sessions.anonymous_id',
-                             'events_in_sessions.session_started_at') }} as session_id,
-        events_in_sessions.anonymous_id,
+        events_sessionized.project_id,
+        events_sessionized.message_id,
+        {{ beacon.session_id('events_sessionized.project_id', 'events_sessionized.anonymous_id',
+                             'events_sessionized.session_started_at') }} as session_id,
+        events_sessionized.anonymous_id,
         visitors_flagged.user_id,
-        events_in_sessions.event_user_id,
-        events_in_sessions.event_name,
-        events_in_sessions.event_type,
-        events_in_sessions.source_shape,
-        events_in_sessions.event_at,
-        events_in_sessions.event_date,
-        events_in_sessions.session_started_at,
-        events_in_sessions.session_date,
-        events_in_sessions.is_session_start,
-        events_in_sessions.is_page_view,
-        events_in_sessions.is_scroll,
-        events_in_sessions.is_click,
-        events_in_sessions.is_conversion,
-        events_in_sessions.revenue,
-        events_in_sessions.cta_label,
-        events_in_sessions.page_url,
-        events_in_sessions.page_path,
-        events_in_sessions.page_title,
-        events_in_sessions.referrer,
-        events_in_sessions.referrer_host,
-        events_in_sessions.channel_group,
-        events_in_sessions.utm_source,
-        events_in_sessions.utm_medium,
-        events_in_sessions.utm_campaign,
-        events_in_sessions.utm_content,
-        events_in_sessions.utm_term,
-        events_in_sessions.utm_id,
-        events_in_sessions.utm_campaign_id,
-        events_in_sessions.utm_adset_id,
-        events_in_sessions.utm_ad_id,
-        events_in_sessions.utm_placement,
-        events_in_sessions.fbclid,
-        events_in_sessions.user_agent,
-        events_in_sessions.device_type,
-        events_in_sessions.os_name,
-        events_in_sessions.browser_name,
-        events_in_sessions.is_bot_agent,
+        events_sessionized.event_user_id,
+        events_sessionized.event_name,
+        events_sessionized.event_type,
+        events_sessionized.source_shape,
+        events_sessionized.event_at,
+        events_sessionized.event_date,
+        events_sessionized.session_started_at,
+        events_sessionized.session_date,
+        events_sessionized.is_session_start,
+        events_sessionized.is_page_view,
+        events_sessionized.is_scroll,
+        events_sessionized.is_click,
+        events_sessionized.is_conversion,
+        events_sessionized.revenue,
+        events_sessionized.cta_label,
+        events_sessionized.page_url,
+        events_sessionized.page_path,
+        events_sessionized.page_title,
+        events_sessionized.referrer,
+        events_sessionized.referrer_host,
+        events_sessionized.channel_group,
+        events_sessionized.utm_source,
+        events_sessionized.utm_medium,
+        events_sessionized.utm_campaign,
+        events_sessionized.utm_content,
+        events_sessionized.utm_term,
+        events_sessionized.utm_id,
+        events_sessionized.utm_campaign_id,
+        events_sessionized.utm_adset_id,
+        events_sessionized.utm_ad_id,
+        events_sessionized.utm_placement,
+        events_sessionized.fbclid,
+        events_sessionized.user_agent,
+        events_sessionized.device_type,
+        events_sessionized.os_name,
+        events_sessionized.browser_name,
+        events_sessionized.is_bot_agent,
         visitors_flagged.is_bot,
-        events_in_sessions.platform,
-        events_in_sessions.locale,
-        events_in_sessions.client_timezone,
-        events_in_sessions.client_channel,
-        events_in_sessions.screen_width,
-        events_in_sessions.screen_height,
-        events_in_sessions.scroll_pct,
-        events_in_sessions.library_name,
-        events_in_sessions.library_version,
-        events_in_sessions.client_session_id,
-        events_in_sessions.client_event_at,
-        events_in_sessions.sent_at,
-        events_in_sessions.received_at,
-        events_in_sessions.properties,
-        events_in_sessions.load_id,
-        events_in_sessions.line_number,
-        events_in_sessions.loaded_at,
+        events_sessionized.platform,
+        events_sessionized.locale,
+        events_sessionized.client_timezone,
+        events_sessionized.client_channel,
+        events_sessionized.screen_width,
+        events_sessionized.screen_height,
+        events_sessionized.scroll_pct,
+        events_sessionized.library_name,
+        events_sessionized.library_version,
+        events_sessionized.client_session_id,
+        events_sessionized.client_event_at,
+        events_sessionized.sent_at,
+        events_sessionized.received_at,
+        events_sessionized.properties,
+        events_sessionized.load_id,
+        events_sessionized.line_number,
+        events_sessionized.loaded_at,
         visitors_flagged.visitor_loaded_at
 
-    from events_in_sessions
+    from events_sessionized
     inner join visitors_flagged
-        on events_in_sessions.project_id = visitors_flagged.project_id
-        and events_in_sessions.anonymous_id = visitors_flagged.anonymous_id
+        on events_sessionized.project_id = visitors_flagged.project_id
+        and events_sessionized.anonymous_id = visitors_flagged.anonymous_id
 
 )
 
