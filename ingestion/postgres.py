@@ -25,9 +25,16 @@ from ingestion.errors import BeaconError
 
 DATABASE = "beacon"
 SYSTEM_USER = "embedded_postgres"
+SETTINGS_FILE = "beacon.conf"
 
 # Tuned for a 2-core, batch-loading workstation; a server given by DSN keeps its own settings.
+# Written to `beacon.conf` in the data directory at every start (so upgrades reach existing
+# servers); `ALTER SYSTEM` still overrides them. wal_level=minimal (no replicas, no archive)
+# lets PostgreSQL skip the WAL for tables created and filled in one transaction, which is how
+# dbt materialises tables: whole builds write about half the bytes.
 EMBEDDED_SETTINGS = {
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
     "shared_buffers": "512MB",
     "work_mem": "64MB",
     "maintenance_work_mem": "512MB",
@@ -142,6 +149,7 @@ class EmbeddedServer:
         self._check_port_free()
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
+        self._write_settings()
         self._pg_ctl(
             "-w",
             "-t",
@@ -218,9 +226,26 @@ class EmbeddedServer:
             "-U",
             "postgres",
         )
+
+    def _write_settings(self) -> None:
+        """EMBEDDED_SETTINGS into `beacon.conf`, included from postgresql.conf (added once)."""
         settings = "".join(f"{key} = '{value}'\n" for key, value in EMBEDDED_SETTINGS.items())
-        with open(self.data_dir / "postgresql.auto.conf", "a") as conf:
-            conf.write("# Beacon's embedded-server settings (ingestion/postgres.py)\n" + settings)
+        header = "# Written by Beacon at each start (ingestion/postgres.py, EMBEDDED_SETTINGS)\n"
+        self._write_as_server(self.data_dir / SETTINGS_FILE, header + settings)
+        main_conf = self.data_dir / "postgresql.conf"
+        include = f"include_if_exists = '{SETTINGS_FILE}'\n"
+        text = main_conf.read_text()
+        if include not in text:
+            self._write_as_server(main_conf, text + "\n" + include)
+
+    def _write_as_server(self, path: Path, text: str) -> None:
+        """Write a file in the data directory, owned by the server's user when we are root."""
+        path.write_text(text)
+        if os.geteuid() == 0:
+            import pwd
+
+            entry = pwd.getpwnam(SYSTEM_USER)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def _pg_ctl(self, *args: str) -> None:
         self._run(self._binary("pg_ctl"), "-D", str(self.data_dir), *args)

@@ -23,6 +23,9 @@ def test_embedded_server_starts_reuses_and_stops(tmp_path: Path) -> None:
             version = conn.execute("show server_version_num").fetchone()[0]
             assert int(version) >= 180000
             assert conn.execute("select current_database()").fetchone()[0] == "beacon"
+            # the tuned settings are in force (beacon.conf, rewritten at each start)
+            assert conn.execute("show wal_level").fetchone()[0] == "minimal"
+            assert conn.execute("show shared_buffers").fetchone()[0] == "512MB"
         # psql accepts the same DSN
         out = subprocess.run(
             ["psql", dsn, "-tAc", "select 41 + 1"], capture_output=True, text=True, check=True
