@@ -1,6 +1,7 @@
 {#- SPEC 4 dedup: one event per (project_id, message_id), the first copy loaded kept. The raw
-    layer's primary key already guarantees it within raw.events; this keeps it true when an
-    incremental run combines new rows with rows it processed before (and inside the lookback). -#}
+    layer's primary key (event_key, a uuid of md5(project_id || '\n' || message_id)) already
+    guarantees it within raw.events; this keeps it true when an incremental run combines new rows
+    with rows it processed before (and inside the lookback). -#}
 {% macro first_copy_per_message(relation, columns) -%}
     select {{ columns | join(', ') }}
     from (

@@ -93,7 +93,8 @@ visitor_signals as (
 
 ),
 {% else %}
--- A full build reads raw.events alone, whose primary key is (project_id, message_id).
+-- A full build reads raw.events alone, already one row per (project_id, message_id): its primary
+-- key is event_key, a uuid of md5(project_id || '\n' || message_id).
 deduplicated_events as (
 
     select * from new_events
