@@ -17,12 +17,22 @@ class _OwnMessages(logging.Formatter):
         return "  " + record.dagster_meta["orig_message"]
 
 
+# dagster-dbt's INFO lines about how it calls dbt: run details, not progress.
+DAGSTER_DBT_CHATTER = (
+    "A dbt subsetted execution",
+    "Copying `",
+    "Running dbt command",
+    "Finished dbt command",
+)
+
+
 def _is_own_message(record: logging.LogRecord) -> bool:
     meta = getattr(record, "dagster_meta", None)
     return (
         record.levelno == logging.INFO
         and isinstance(meta, dict)
         and meta.get("dagster_event") is None
+        and not str(meta.get("orig_message", "")).startswith(DAGSTER_DBT_CHATTER)
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -9,10 +10,13 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from ingestion.config import REPO_ROOT
+from ingestion.config import REPO_ROOT, Settings
 
 DBT_PROJECT_DIR = REPO_ROOT
 DBT_PROFILES_DIR = REPO_ROOT / "dbt_project"
+
+# The environment variables dbt_project/profiles.yml reads.
+PROFILE_VAR_PREFIXES = ("BEACON_PG", "BEACON_DBT_")
 
 beacon_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROFILES_DIR)
 
@@ -24,14 +28,36 @@ def _newest_source_mtime() -> float:
     )
 
 
+def dbt_parse_env() -> dict[str, str]:
+    """The environment dbt runs with: profiles.yml's variables for the configured warehouse.
+
+    dbt keys its partial-parse cache on the profile's connection (host, port, user, database);
+    parsing with any other one makes every `dbt build` re-parse the whole project (~3 s)."""
+    from ingestion.postgres import EmbeddedServer, dbt_env
+
+    settings = Settings.from_env()
+    dsn = settings.warehouse_dsn or EmbeddedServer.from_settings(settings).url()
+    return {**os.environ, **dbt_env(dsn)}
+
+
 def ensure_manifest() -> Path:
-    """Parse the project when the manifest is missing or older than any model file.
+    """Parse the project when the manifest is missing, older than any model file, or parsed
+    for another warehouse connection.
 
     `dagster dev` would do this through prepare_if_dev(); the CLI and tests load the
     definitions outside it, so they need the same guarantee.
     """
     manifest = beacon_dbt.manifest_path
-    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime():
+    env = dbt_parse_env()
+    profile_vars = sorted((k, v) for k, v in env.items() if k.startswith(PROFILE_VAR_PREFIXES))
+    profile = hashlib.sha256(repr(profile_vars).encode()).hexdigest()
+    stamp = manifest.with_name("beacon_parse_profile.sha256")
+    if (
+        manifest.exists()
+        and manifest.stat().st_mtime >= _newest_source_mtime()
+        and stamp.exists()
+        and stamp.read_text() == profile
+    ):
         return manifest
     dbt = Path(sys.executable).with_name("dbt")
     result = subprocess.run(
@@ -47,11 +73,12 @@ def ensure_manifest() -> Path:
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,
-        env={**os.environ},
+        env=env,
     )
     if result.returncode != 0:
         from ingestion.errors import BeaconError
 
         detail = (result.stdout + result.stderr).strip().splitlines()
         raise BeaconError(f"dbt parse failed: {detail[-1] if detail else result.returncode}")
+    stamp.write_text(profile)
     return manifest

@@ -3,7 +3,7 @@
 import sys
 from pathlib import Path
 
-from dagster import Definitions
+from dagster import Definitions, colored_console_logger
 from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import dbt_models
@@ -46,7 +46,8 @@ def build_defs(resources: dict | None = None) -> Definitions:
         schedules=all_schedules,
         sensors=[new_event_files_sensor],
         resources={**default_resources(), **(resources or {})},
-        loggers={"beacon_console": beacon_console},
+        # Dagster's own console logger too: `beacon --debug` selects it (runner.py).
+        loggers={"beacon_console": beacon_console, "console": colored_console_logger},
     )
 
 

@@ -33,7 +33,7 @@ concurrency:
 """
 
 # Our loaders report progress with context.log.info; Dagster's own events are DEBUG.
-VERBOSE_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+VERBOSE_LOGS = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
 QUIET_LOGS = {"loggers": {"beacon_console": {}}}
 
 
