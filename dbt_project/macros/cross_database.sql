@@ -26,6 +26,15 @@
     ({{ value }} ~* {{ pattern }})
 {%- endmacro %}
 
+{#- `value` with every case-insensitive match of `pattern` (POSIX syntax) replaced by
+    `replacement`; null when the pattern is null. -#}
+{% macro regexp_replace_all(value, pattern, replacement) %}
+    {{ return(adapter.dispatch('regexp_replace_all', 'beacon')(value, pattern, replacement)) }}
+{% endmacro %}
+{% macro postgres__regexp_replace_all(value, pattern, replacement) -%}
+    regexp_replace({{ value }}, {{ pattern }}, {{ replacement }}, 'gi')
+{%- endmacro %}
+
 {#- The value of the first (or last) row of a group by an ordering, optionally among the rows
     where `condition` holds; null when no row qualifies. An aggregate. -#}
 {% macro first_by(value, order_by, condition=none) %}

@@ -8,7 +8,9 @@
 }}
 
 {#- One row per distinct user agent: parsing and bot matching run once per string, not once per
-    event (regular expressions against every seed pattern are the costly part). -#}
+    event (regular expressions against every seed pattern are the costly part). Bot patterns
+    run after the bot_user_agent_exceptions tokens (real devices such as CUBOT phones) are
+    blanked out. -#}
 
 with
 
@@ -27,6 +29,12 @@ user_agent_rules as (
 bot_user_agent_patterns as (
 
     select * from {{ ref('bot_user_agent_patterns') }}
+
+),
+
+bot_user_agent_exceptions as (
+
+    select * from {{ ref('bot_user_agent_exceptions') }}
 
 ),
 
@@ -76,13 +84,37 @@ winning_rules as (
 
 ),
 
-bot_matches as (
+-- All the exceptions as one alternation (null when there are none).
+bot_exceptions_combined as (
 
-    select distinct new_user_agents.user_agent
+    select {{ dbt.listagg("'(' || pattern || ')'", "'|'") }} as pattern
+    from bot_user_agent_exceptions
+
+),
+
+-- Known non-bot tokens (a phone named CUBOT P30) blanked out, each with a space so that no new
+-- word forms across the gap: the bot patterns see only what is left.
+agents_without_exceptions as (
+
+    select
+        new_user_agents.user_agent,
+        coalesce(
+            {{ beacon.regexp_replace_all('new_user_agents.user_agent', 'bot_exceptions_combined.pattern', "' '") }},
+            new_user_agents.user_agent
+        ) as bot_candidate
 
     from new_user_agents
+    cross join bot_exceptions_combined
+
+),
+
+bot_matches as (
+
+    select distinct agents_without_exceptions.user_agent
+
+    from agents_without_exceptions
     inner join bot_user_agent_patterns
-        on {{ beacon.regexp_matches('new_user_agents.user_agent', 'bot_user_agent_patterns.pattern') }}
+        on {{ beacon.regexp_matches('agents_without_exceptions.bot_candidate', 'bot_user_agent_patterns.pattern') }}
 
 ),
 
