@@ -141,16 +141,7 @@ final as (
         ad_account_id,
         day,
         currency,
-        cast(spend as {{ dbt.type_numeric() }}) as spend,
-        cast(impressions as {{ dbt.type_bigint() }}) as impressions,
-        cast(clicks as {{ dbt.type_bigint() }}) as clicks,
-        cast(reach as {{ dbt.type_bigint() }}) as reach,
-        {{ beacon.ad_ratios() }},
-        cast(sessions as {{ dbt.type_bigint() }}) as sessions,
-        cast(bounces as {{ dbt.type_bigint() }}) as bounces,
-        cast(conversions as {{ dbt.type_bigint() }}) as conversions,
-        cast(revenue as {{ dbt.type_numeric() }}) as revenue,
-        cast(facebook_conversions as {{ dbt.type_numeric() }}) as facebook_conversions
+        {{ beacon.ad_performance_measures(with_reach=true) }}
 
     from joined
 
