@@ -4,7 +4,6 @@ import sys
 from pathlib import Path
 
 from dagster import Definitions, colored_console_logger
-from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import dbt_models
 from orchestration.assets.events import event_files, events_retention
@@ -12,7 +11,7 @@ from orchestration.assets.facebook import facebook_ads
 from orchestration.assets.projects import projects_registry
 from orchestration.checks import own_checks
 from orchestration.console import beacon_console
-from orchestration.dbt_project import beacon_dbt
+from orchestration.dbt_project import BeaconDbtCliResource, beacon_dbt
 from orchestration.jobs import all_jobs
 from orchestration.resources import (
     GraphApiResource,
@@ -32,7 +31,7 @@ def default_resources() -> dict:
         "landing": LandingResource(),
         "graph_api": GraphApiResource(),
         # The venv's dbt, found without relying on PATH (Dagster may be started from anywhere).
-        "dbt": DbtCliResource(
+        "dbt": BeaconDbtCliResource(
             project_dir=beacon_dbt, dbt_executable=str(Path(sys.executable).with_name("dbt"))
         ),
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import pytest
 from dagster import AssetKey
 
@@ -90,3 +92,19 @@ def test_dbt_checks_are_asset_checks() -> None:
 )
 def test_dbt_build_args(full_refresh: bool, expected: list[str]) -> None:
     assert dbt_build_args(DbtBuildConfig(full_refresh=full_refresh)) == expected
+
+
+def test_dbt_resource_overrides_still_match_dagster_dbt() -> None:
+    """BeaconDbtCliResource replaces two private members of DbtCliResource: an upgrade that
+    renames them would silently bring back their start-up cost."""
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.dbt_project import BeaconDbtCliResource
+    from orchestration.definitions import default_resources
+
+    assert callable(DbtCliResource._initialize_dbt_core_adapter)
+    assert isinstance(DbtCliResource.__dict__["_cli_version"], cached_property)
+    resource = default_resources()["dbt"]
+    assert isinstance(resource, BeaconDbtCliResource)
+    assert resource._cli_version.major == 1 and resource._cli_version.minor == 11
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
