@@ -60,6 +60,27 @@
     percentile_cont({{ fraction }}) within group (order by {{ expression }})
 {%- endmacro %}
 
+{#- The numeric value of the field `key` (a text expression) of a JSON object: a JSON number, or a
+    string holding a plain decimal number (optional sign, digits with an optional point, an
+    optional exponent of at most three digits, surrounding white space allowed; at most 100
+    characters), as the event loader reads numbers; null for anything else (missing, null, a
+    boolean, other text, an object). Never raises, whatever the event sent. -#}
+{% macro json_number(json, key) %}
+    {{ return(adapter.dispatch('json_number', 'beacon')(json, key)) }}
+{% endmacro %}
+{% macro postgres__json_number(json, key) -%}
+    case jsonb_typeof({{ json }} -> {{ key }})
+        when 'number' then cast({{ json }} -> {{ key }} as numeric)
+        when 'string' then
+            case
+                when length({{ json }} ->> {{ key }}) <= 100
+                    and ({{ json }} ->> {{ key }})
+                        ~ '^[[:space:]]*[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,3})?[[:space:]]*$'
+                    then cast({{ json }} ->> {{ key }} as numeric)
+            end
+    end
+{%- endmacro %}
+
 {#- JSON types and builders. -#}
 {% macro type_json() %}
     {{ return(adapter.dispatch('type_json', 'beacon')()) }}

@@ -66,6 +66,7 @@ events_joined as (
     select
         events_with_hosts.*,
         coalesce(projects.timezone, 'UTC') as project_timezone,
+        projects.revenue_property,
         -- A referrer on the site itself is navigation, not a traffic source.
         case
             when events_with_hosts.referrer_host_any = events_with_hosts.page_host then null
@@ -160,7 +161,10 @@ final as (
         scroll_pct,
         library_name,
         library_version,
-        revenue,
+        -- SPEC 3.2: the project's revenue_property in the event's properties (tracker: meta),
+        -- read from the registry as it is now, so a changed revenue_property needs a full
+        -- refresh of the models, not a reload of the events.
+        {{ beacon.json_number('properties', 'revenue_property') }} as revenue,
         properties,
         load_id,
         line_number,

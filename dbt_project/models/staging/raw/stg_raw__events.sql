@@ -52,7 +52,8 @@ renamed as (
         utm_ad_id,
         utm_placement,
         fbclid,
-        revenue,
+        -- raw.events.revenue is left out: int_events_enriched reads revenue from properties with
+        -- the project's current revenue_property.
         properties,
         traits,
         load_id,
