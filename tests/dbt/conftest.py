@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -45,6 +46,26 @@ class BuiltWarehouse:
         run_dbt(self.dsn, self.target_path, *args)
 
 
+@contextmanager
+def throwaway_database(
+    request: pytest.FixtureRequest,
+    server_dsns: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[BuiltWarehouse]:
+    """A new, empty database on the server of `request.param`, dropped afterwards."""
+    admin = _admin_dsn(request.param, request, server_dsns)
+    name = f"beacon_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    try:
+        yield BuiltWarehouse(
+            with_database(admin, name), request.param, tmp_path_factory.mktemp("dbt-target")
+        )
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
 @pytest.fixture(scope="package", params=SERVERS)
 def warehouse(
     request: pytest.FixtureRequest,
@@ -54,14 +75,7 @@ def warehouse(
     """The hand-written dataset loaded in two loads with an incremental build after each, the
     incremental marts copied aside, then a full-refresh `dbt build` (data and unit tests
     included) over the same raw data."""
-    admin = _admin_dsn(request.param, request, server_dsns)
-    name = f"beacon_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    built = BuiltWarehouse(
-        with_database(admin, name), request.param, tmp_path_factory.mktemp("dbt-target")
-    )
-    try:
+    with throwaway_database(request, server_dsns, tmp_path_factory) as built:
         with psycopg.connect(built.dsn, autocommit=True) as conn:
             dataset.load_registry(conn)
             dataset.load_events(conn, second_load=False)
@@ -83,6 +97,3 @@ def warehouse(
                 )
         built.dbt("build", "--full-refresh")
         yield built
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
