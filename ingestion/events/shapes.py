@@ -55,9 +55,12 @@ def detect_shape(event: dict) -> str | None:
     return None
 
 
-# ISO 8601 forms PostgreSQL reads exactly as datetime.fromisoformat does (with an offset).
+# ISO 8601 forms PostgreSQL reads exactly as datetime.fromisoformat does (with an offset):
+# ASCII digits, and offsets within PostgreSQL's +-15:59 (Python reads up to 23:59, and takes
+# "+05:60" for 06:00). Other times are formatted from the parsed datetime instead.
 _PLAIN_ISO = re.compile(
-    r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-](?:0[0-9]|1[0-5]):[0-5][0-9])"
 ).fullmatch
 
 
@@ -227,13 +230,14 @@ def map_mobile(event: dict, projects: dict[str, Project]) -> Mapped:
     event_at = _required_time(event.get("timestamp_ms"), "timestamp_ms", v.epoch_ms_time)
     properties = v.obj(event.get("properties"), "properties")
     name = v.text(event.get("event_name"), "event_name")
+    session_id = v.text(event.get("session_id"), "session_id")
     ip = _truncate_ip_in(event, "ip")
     at = time_text(event_at)
     columns = {
         "is_page_view": _bool(name in ("page_view", "screen_view")),
         "is_identify": "f",
-        "anonymous_id": v.text(event.get("session_id"), "session_id"),
-        "client_session_id": v.text(event.get("session_id"), "session_id"),
+        "anonymous_id": session_id,
+        "client_session_id": session_id,
         "event_at": at,
         "client_event_at": at,
         "ip": ip,

@@ -23,13 +23,18 @@ Quarantine reason codes (stable: dbt models, alerts and people filter on them):
 Type policy: strings are taken as they are and numbers where a string belongs are turned
 into their text (numeric ids are common); numeric fields accept numbers and numeric strings.
 Anything else (booleans, objects, arrays where a scalar belongs) is ``wrong_type``.
+
+What reaches a typed column is text PostgreSQL accepts: numeric strings are ASCII digits only
+(Python's ``int``, ``float`` and ``Decimal`` also read other scripts' digits, which
+PostgreSQL refuses), within int4 and numeric's ranges, and times are ISO 8601 text with an
+offset PostgreSQL can read, else formatted in UTC.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import orjson
 
@@ -61,7 +66,9 @@ INT32_MAX = 2**31 - 1
 # PostgreSQL numeric stores at most 131072 digits before and 16383 after the point; keep
 # far inside, since these values only feed `revenue` and `scroll_pct`.
 MAX_NUMERIC_EXPONENT = 1000
-_NUMERIC_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# ASCII digits only ([0-9], not \d): PostgreSQL reads no other script's digits.
+_NUMERIC_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?").fullmatch
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,10}").fullmatch  # int4 has at most 10 digits
 
 
 class Rejected(Exception):  # noqa: N818 - a verdict, not an error of the loader
@@ -115,7 +122,7 @@ def integer(value: object, field: str) -> int | None:
     if value is None or value == "":
         return None
     number: object = value
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+    if isinstance(value, str) and _INTEGER_TEXT(value.strip()):
         number = int(value)
     if isinstance(number, float) and number.is_integer():
         number = int(number)
@@ -133,12 +140,14 @@ def decimal_text(value: object) -> str | None:
         return str(value)
     if isinstance(value, float):
         return repr(value)
-    if isinstance(value, str) and _NUMERIC_TEXT.fullmatch(value.strip()):
-        try:
-            exponent = Decimal(value).adjusted()
-        except InvalidOperation:
-            return None
-        return value.strip() if abs(exponent) <= MAX_NUMERIC_EXPONENT else None
+    if isinstance(value, str):
+        stripped = value.strip()
+        if _NUMERIC_TEXT(stripped):
+            parsed = Decimal(stripped)
+            # Bound the digits before the point and after it: "0.000...1" is small but long.
+            digits_after_point = -parsed.as_tuple().exponent  # type: ignore[operator]
+            if max(parsed.adjusted(), digits_after_point) <= MAX_NUMERIC_EXPONENT:
+                return stripped
     return None
 
 
@@ -177,7 +186,7 @@ def epoch_ms_time(value: object, field: str) -> datetime:
     ms: object = value
     if isinstance(value, str):
         try:
-            ms = float(value) if _NUMERIC_TEXT.fullmatch(value.strip()) else None
+            ms = float(value) if _NUMERIC_TEXT(value.strip()) else None
         except ValueError:
             ms = None
     if not isinstance(ms, int | float) or isinstance(ms, bool):

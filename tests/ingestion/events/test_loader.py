@@ -330,3 +330,47 @@ def test_a_key_committed_by_another_loader_during_the_copy_is_a_duplicate(
     assert (result.loaded, result.duplicates) == (2, 1)
     assert query(warehouse_dsn, "select message_id, event_name from raw.events order by 1") == [
         ("m-0", "purchase"), ("m-1", "by the other loader"), ("m-2", "purchase")]
+
+
+def test_values_postgresql_would_refuse_never_reach_it(warehouse_dsn: str, tmp_path: Path) -> None:
+    """Values Python reads but PostgreSQL refuses are stored in a form it reads, or
+    quarantined: before, each of these stopped the load (on every rerun)."""
+    arabic_3, fullwidth_3 = "\u0663", "\uff13"
+    loaded = [
+        line(segment(message_id="tz+16", timestamp="2025-03-10T10:00:00+16:00")),
+        line(segment(message_id="tz-05:60", timestamp="2025-03-10T10:00:00-05:60")),
+        line(segment(message_id="year-1", sent_at="0001-01-01T00:00:00Z")),
+        line(segment(message_id="arabic", properties={"amount": arabic_3})),
+        line(segment(message_id="fullwidth", properties={"amount": fullwidth_3 + ".5"})),
+        line(segment(message_id="nan", properties={"amount": "NaN"})),
+        line(segment(message_id="long-scale", properties={"amount": "0." + "1" * 16384})),
+    ]
+    quarantined = {
+        line(tracker(scroll_pct=arabic_3)): "wrong_type",
+        line(tracker(viewport_w="\u00b2")): "wrong_type",
+        line(tracker(viewport_h=fullwidth_3)): "wrong_type",
+        line(tracker(viewport_w="9" * 5000)): "wrong_type",
+        line(tracker(x="+-5")): "wrong_type",
+        line(mobile(timestamp_ms="\u0661\u0667\u0664\u0661\u0666" + "\u0660" * 8)): "invalid_time",
+        line(segment(message_id="lone")).replace(b'"lone"', b'"\\ud800"'): "invalid_json",
+    }
+    path = write(tmp_path / "refused.ndjson", loaded + list(quarantined))
+    result = load_file(warehouse_dsn, path, PROJECTS, now=NOW)
+    assert (result.lines, result.loaded, result.duplicates, result.quarantined) == (14, 7, 0, 7)
+    assert result.reasons == {"wrong_type": 5, "invalid_time": 1, "invalid_json": 1}
+    assert query(warehouse_dsn, "select reason, raw_text from raw.quarantine order by line_number"
+                 ) == [(reason, raw.decode()) for raw, reason in quarantined.items()]
+    stored = query(warehouse_dsn, "select message_id, (event_at at time zone 'UTC')::text,"
+                   " (client_event_at at time zone 'UTC')::text,"
+                   " (sent_at at time zone 'UTC')::text, revenue::text, length(anonymous_id)"
+                   " from raw.events order by line_number")
+    assert stored == [
+        ("tz+16", "2025-03-09 18:00:00", "2025-03-09 18:00:00", None, "19.5", 6),
+        ("tz-05:60", "2025-03-10 16:00:00", "2025-03-10 16:00:00", None, "19.5", 6),
+        ("year-1", "2025-03-10 10:00:00", "2025-03-10 10:00:00", "0001-01-01 00:00:00", "19.5",
+         6),
+        ("arabic", "2025-03-10 10:00:00", "2025-03-10 10:00:00", None, None, 6),
+        ("fullwidth", "2025-03-10 10:00:00", "2025-03-10 10:00:00", None, None, 6),
+        ("nan", "2025-03-10 10:00:00", "2025-03-10 10:00:00", None, None, 6),
+        ("long-scale", "2025-03-10 10:00:00", "2025-03-10 10:00:00", None, None, 6),
+    ]

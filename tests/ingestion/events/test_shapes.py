@@ -180,6 +180,21 @@ def test_ip_truncation() -> None:
     assert truncate_ip("not an ip") is None
 
 
+@pytest.mark.parametrize(("timestamp", "stored"), [
+    ("2025-03-10T10:00:00+15:59", "2025-03-10T10:00:00+15:59"),  # PostgreSQL reads it as sent
+    ("2025-03-10T10:00:00-15:59", "2025-03-10T10:00:00-15:59"),
+    ("2025-03-10T10:00:00+16:00", "2025-03-09 18:00:00.000000+00"),
+    ("2025-03-10T10:00:00.5-23:59", "2025-03-11 09:59:00.500000+00"),
+    ("2025-03-10 10:00:00+05:60", "2025-03-10 04:00:00.000000+00"),  # Python: +06:00
+])
+def test_offsets_beyond_postgresqls_range_are_stored_in_utc(
+    mapper: ChunkMapper, timestamp: str, stored: str
+) -> None:
+    mapped = mapper.map_line(line(segment(timestamp=timestamp, sent_at=timestamp)), False)
+    assert (mapped.columns["event_at"], mapped.columns["client_event_at"],
+            mapped.columns["sent_at"]) == (stored, stored, stored)
+
+
 def test_utm_of() -> None:
     assert utm_of("https://x.test/p?utm_source=a%20b&utm_source=z&fbclid=F1#utm_term=no") == {
         "utm_source": "a b", "fbclid": "F1"}
