@@ -187,12 +187,12 @@ def map_segment(event: dict, projects: dict[str, Project]) -> Mapped:
         name = "identify"
     else:
         name = v.text(event.get("event"), "event") or (kind if kind != "track" else None)
-    user_id = v.text(event.get("user_id"), "user_id")
-    anonymous_id = v.text(event.get("anonymous_id"), "anonymous_id")
+    user_id = v.identifier(event.get("user_id"), "user_id")
+    anonymous_id = v.identifier(event.get("anonymous_id"), "anonymous_id")
     if anonymous_id is None and user_id is not None:
         anonymous_id = "user:" + user_id
     ip = _truncate_ip_in(context, "ip") or _truncate_ip_in(event, "ip")
-    message_id = v.text(event.get("message_id"), "message_id")
+    message_id = v.identifier(event.get("message_id"), "message_id")
     if message_id is None:  # not in SPEC's shape, but better a content id than a rejection
         message_id = _content_id(key, event)
 
@@ -201,7 +201,7 @@ def map_segment(event: dict, projects: dict[str, Project]) -> Mapped:
         "is_identify": _bool(kind == "identify"),
         "anonymous_id": anonymous_id,
         "user_id": user_id,
-        "client_session_id": v.text(event.get("session_id"), "session_id"),
+        "client_session_id": v.identifier(event.get("session_id"), "session_id"),
         "event_at": client_text if event_at is client_at else time_text(event_at),
         "client_event_at": client_text,
         "sent_at": time_text(sent_at, event["sent_at"]) if sent_at else None,
@@ -230,7 +230,7 @@ def map_mobile(event: dict, projects: dict[str, Project]) -> Mapped:
     event_at = _required_time(event.get("timestamp_ms"), "timestamp_ms", v.epoch_ms_time)
     properties = v.obj(event.get("properties"), "properties")
     name = v.text(event.get("event_name"), "event_name")
-    session_id = v.text(event.get("session_id"), "session_id")
+    session_id = v.identifier(event.get("session_id"), "session_id")
     ip = _truncate_ip_in(event, "ip")
     at = time_text(event_at)
     columns = {
@@ -253,8 +253,8 @@ def map_server(event: dict, projects: dict[str, Project]) -> Mapped:
     event_at = _required_time(event.get("created_at"), "created_at", v.iso_time)
     properties = v.json_object(event.get("properties"), "properties")
     name = v.text(event.get("event_type"), "event_type")
-    user_id = v.text(event.get("user_id"), "user_id")
-    session_id = v.text(event.get("session_id"), "session_id")
+    user_id = v.identifier(event.get("user_id"), "user_id")
+    session_id = v.identifier(event.get("session_id"), "session_id")
     ip = _truncate_ip_in(event, "ip")
     at = time_text(event_at, event["created_at"])
     columns = {
@@ -285,8 +285,8 @@ def map_tracker(event: dict, projects: dict[str, Project]) -> Mapped:
         "is_page_view": _bool(kind == "page_view"),
         "is_identify": "f",
         "cta_label": v.text(event.get("name"), "name") or selector,
-        "anonymous_id": v.text(event.get("visitor_key"), "visitor_key"),
-        "client_session_id": v.text(event.get("session_key"), "session_key"),
+        "anonymous_id": v.identifier(event.get("visitor_key"), "visitor_key"),
+        "client_session_id": v.identifier(event.get("session_key"), "session_key"),
         "event_at": at,
         "client_event_at": at,
         "page_url": v.text(event.get("url"), "url"),

@@ -14,6 +14,9 @@ Quarantine reason codes (stable: dbt models, alerts and people filter on them):
 - ``missing_time``: the shape's event time is absent or null.
 - ``invalid_time``: a time (event, sent or received) that cannot be read as one.
 - ``missing_identity``: no anonymous id can be derived (shape by shape, SPEC 3.2).
+- ``id_too_long``: an id (anonymous, user, session or message id) longer than
+  ``MAX_ID_CHARS`` characters. Ids are indexed downstream (dbt's visitor and user keys),
+  and a btree entry cannot exceed about 2700 bytes.
 - ``missing_event_name``: no event name can be derived.
 - ``wrong_type``: a field of the shape has a type the mapping cannot use (an object where
   a string belongs, a non-numeric size, ``properties`` that is not an object, ...).
@@ -54,15 +57,17 @@ MISSING_EVENT_NAME = "missing_event_name"
 WRONG_TYPE = "wrong_type"
 TIME_IN_FUTURE = "time_in_future"
 TIME_TOO_OLD = "time_too_old"
+ID_TOO_LONG = "id_too_long"
 
 REASONS = (
     OVERSIZE_LINE, EMPTY_LINE, NUL_CHARACTER, INVALID_UTF8, INVALID_JSON, NOT_AN_OBJECT, TOO_DEEP,
-    UNKNOWN_SHAPE, UNKNOWN_PROJECT, MISSING_TIME, INVALID_TIME, MISSING_IDENTITY,
+    UNKNOWN_SHAPE, UNKNOWN_PROJECT, MISSING_TIME, INVALID_TIME, MISSING_IDENTITY, ID_TOO_LONG,
     MISSING_EVENT_NAME, WRONG_TYPE, TIME_IN_FUTURE, TIME_TOO_OLD,
 )
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 INT32_MAX = 2**31 - 1
+MAX_ID_CHARS = 512  # 2048 bytes of UTF-8 at most: an index entry holds about 2700
 # PostgreSQL numeric stores at most 131072 digits before and 16383 after the point; keep
 # far inside, since these values only feed `revenue` and `scroll_pct`.
 MAX_NUMERIC_EXPONENT = 1000
@@ -93,6 +98,18 @@ def text(value: object, field: str) -> str | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return orjson.dumps(value).decode()
     raise Rejected(WRONG_TYPE, f"{field} must be a string, got {describe(value)}")
+
+
+def identifier(value: object, field: str) -> str | None:
+    """An id field (anonymous, user, session or message id): a `text` of at most
+    MAX_ID_CHARS characters."""
+    if value.__class__ is str and len(value) <= MAX_ID_CHARS:  # the common case first
+        return value or None
+    result = text(value, field)
+    if result is not None and len(result) > MAX_ID_CHARS:
+        raise Rejected(ID_TOO_LONG, f"{field} has {len(result)} characters, more than"
+                                    f" {MAX_ID_CHARS}")
+    return result
 
 
 def obj(value: object, field: str) -> dict | None:

@@ -344,6 +344,7 @@ def test_values_postgresql_would_refuse_never_reach_it(warehouse_dsn: str, tmp_p
         line(segment(message_id="fullwidth", properties={"amount": fullwidth_3 + ".5"})),
         line(segment(message_id="nan", properties={"amount": "NaN"})),
         line(segment(message_id="long-scale", properties={"amount": "0." + "1" * 16384})),
+        line(segment(message_id="longest-id", anonymous_id="\u00e9" * 512)),
     ]
     quarantined = {
         line(tracker(scroll_pct=arabic_3)): "wrong_type",
@@ -352,12 +353,16 @@ def test_values_postgresql_would_refuse_never_reach_it(warehouse_dsn: str, tmp_p
         line(tracker(viewport_w="9" * 5000)): "wrong_type",
         line(tracker(x="+-5")): "wrong_type",
         line(mobile(timestamp_ms="\u0661\u0667\u0664\u0661\u0666" + "\u0660" * 8)): "invalid_time",
+        line(segment(message_id="long-id", anonymous_id="a" * 3000)): "id_too_long",
+        line(segment(message_id="long-user", anonymous_id=None, user_id="u" * 600)): "id_too_long",
+        line(segment(message_id="m" * 513)): "id_too_long",
         line(segment(message_id="lone")).replace(b'"lone"', b'"\\ud800"'): "invalid_json",
     }
     path = write(tmp_path / "refused.ndjson", loaded + list(quarantined))
     result = load_file(warehouse_dsn, path, PROJECTS, now=NOW)
-    assert (result.lines, result.loaded, result.duplicates, result.quarantined) == (14, 7, 0, 7)
-    assert result.reasons == {"wrong_type": 5, "invalid_time": 1, "invalid_json": 1}
+    assert (result.lines, result.loaded, result.duplicates, result.quarantined) == (18, 8, 0, 10)
+    assert result.reasons == {"wrong_type": 5, "invalid_time": 1, "id_too_long": 3,
+                              "invalid_json": 1}
     assert query(warehouse_dsn, "select reason, raw_text from raw.quarantine order by line_number"
                  ) == [(reason, raw.decode()) for raw, reason in quarantined.items()]
     stored = query(warehouse_dsn, "select message_id, (event_at at time zone 'UTC')::text,"
@@ -373,4 +378,5 @@ def test_values_postgresql_would_refuse_never_reach_it(warehouse_dsn: str, tmp_p
         ("fullwidth", "2025-03-10 10:00:00", "2025-03-10 10:00:00", None, None, 6),
         ("nan", "2025-03-10 10:00:00", "2025-03-10 10:00:00", None, None, 6),
         ("long-scale", "2025-03-10 10:00:00", "2025-03-10 10:00:00", None, None, 6),
+        ("longest-id", "2025-03-10 10:00:00", "2025-03-10 10:00:00", None, "19.5", 512),
     ]

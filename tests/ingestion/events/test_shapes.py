@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -193,6 +194,26 @@ def test_offsets_beyond_postgresqls_range_are_stored_in_utc(
     mapped = mapper.map_line(line(segment(timestamp=timestamp, sent_at=timestamp)), False)
     assert (mapped.columns["event_at"], mapped.columns["client_event_at"],
             mapped.columns["sent_at"]) == (stored, stored, stored)
+
+
+ID_FIELDS = [
+    (segment, "anonymous_id"), (segment, "user_id"), (segment, "message_id"),
+    (segment, "session_id"), (mobile, "session_id"), (server, "user_id"), (server, "session_id"),
+    (tracker, "visitor_key"), (tracker, "session_key"),
+]
+
+
+@pytest.mark.parametrize(("shape", "field"), ID_FIELDS)
+def test_ids_longer_than_512_characters_are_quarantined(
+    mapper: ChunkMapper, shape: Callable[..., dict], field: str
+) -> None:
+    """Ids are indexed downstream, and a btree entry holds about 2700 bytes at most."""
+    longest = "\u00e9" * 512
+    assert longest in columns(mapper, shape(**{field: longest})).values()
+    with pytest.raises(Rejected) as caught:
+        mapper.map_line(line(shape(**{field: "x" * 3000})), False)
+    assert (caught.value.reason, caught.value.message) == (
+        "id_too_long", f"{field} has 3000 characters, more than 512")
 
 
 def test_utm_of() -> None:

@@ -67,3 +67,15 @@ def test_epoch_ms_rejects_other_digits(value: str) -> None:
     with pytest.raises(Rejected) as caught:
         v.epoch_ms_time(value, "timestamp_ms")
     assert caught.value.reason == "invalid_time"
+
+
+def test_identifier_is_text_up_to_the_limit() -> None:
+    assert v.MAX_ID_CHARS == 512
+    longest = "\u00e9" * 512  # characters, not bytes: 1024 bytes of UTF-8
+    assert v.identifier(longest, "anonymous_id") == longest
+    assert v.identifier(12345, "anonymous_id") == "12345"
+    assert v.identifier("", "anonymous_id") is None
+    with pytest.raises(Rejected) as caught:
+        v.identifier("x" * 513, "anonymous_id")
+    assert (caught.value.reason, caught.value.message) == (
+        "id_too_long", "anonymous_id has 513 characters, more than 512")
