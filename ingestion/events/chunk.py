@@ -53,6 +53,11 @@ class ChunkResult:
     reasons: Counter = field(default_factory=Counter)
 
 
+def line_number_of(row: bytes) -> int:
+    """The line number of an event row: its last field (see ChunkMapper.map_chunk)."""
+    return int(row[row.rindex(b"\t") + 1:])
+
+
 def event_key(project_id: str, message_id: str) -> bytes:
     """raw.events.event_key's 16 bytes: the md5 of project id, newline, message id (the
     column's generated expression, computed here to check a chunk's keys before copying)."""
@@ -98,6 +103,20 @@ class ChunkMapper:
         result.quarantine = b"".join(quarantine)
         result.quarantined = len(quarantine)
         return result
+
+    def quarantine_refused(
+        self, chunk: LineChunk, result: ChunkResult, refused: list[tuple[bytes, str]]
+    ) -> None:
+        """Move event rows PostgreSQL refused, with its message, to the chunk's quarantine."""
+        lines = chunk.data.split(b"\n")
+        quarantine = [result.quarantine]
+        for row, message in refused:
+            number = line_number_of(row)
+            rejected = Rejected(v.REJECTED_BY_DATABASE, message)
+            quarantine.append(self.quarantine(number, lines[number - chunk.first_line], rejected))
+        result.quarantine = b"".join(quarantine)
+        result.quarantined += len(refused)
+        result.reasons[v.REJECTED_BY_DATABASE] += len(refused)
 
     def _oversize(self, chunk: LineChunk) -> ChunkResult:
         rejected = Rejected(v.OVERSIZE_LINE, self._oversize_message(chunk.oversize))

@@ -7,7 +7,8 @@ in file order, so the workers map the next files while this process copies the c
 Per file, in one transaction: for every chunk, the keys of its rows are looked up in
 `raw.events` (which sees the rows of earlier chunks and files) and only the new rows are
 COPY'd straight into the table: the first copy of every (project, message id) is kept and
-the others are counted as duplicates. Rejected lines are COPY'd into `raw.quarantine`. The
+the others are counted as duplicates. Rejected lines are COPY'd into `raw.quarantine`, and so
+are the rare rows PostgreSQL refuses a value of (reason `rejected_by_database`). The
 manifest row turns `loaded` in that same transaction, so a crash leaves either the whole
 file or nothing, and the rerun loads it again from the start.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import re
 import time
 import zlib
 from collections import Counter
@@ -30,7 +32,7 @@ import psycopg
 from ingestion import config
 from ingestion.errors import BeaconError
 from ingestion.events import manifest, reader
-from ingestion.events.chunk import ChunkContext, ChunkResult
+from ingestion.events.chunk import ChunkContext, ChunkMapper, ChunkResult
 from ingestion.events.copy_format import EVENT_COLUMNS, QUARANTINE_COLUMNS
 from ingestion.events.landing import check_landing_dir, find_event_files, source_path
 from ingestion.events.reader import LineChunk, read_chunks
@@ -54,6 +56,7 @@ EXISTING_KEYS = (
     " from generate_series(0, length(%(keys)s) / 16 - 1) as i))"
 )
 READ_ERRORS = (OSError, EOFError, zlib.error, gzip.BadGzipFile)
+_COPY_COLUMN = re.compile(r"column (\w+)")  # in a COPY error's context
 
 
 @dataclass(frozen=True)
@@ -240,8 +243,7 @@ class _LoadRun:
     def _tasks(self, files: list[_File]) -> Iterator[tuple[_Piece, ChunkContext, LineChunk | None]]:
         """Every chunk of every file, then the file's end (with its read error, if any)."""
         for file in files:
-            context = ChunkContext(file.load_id, file.source, self.projects, self.now,
-                                   self.max_line_bytes)
+            context = self._context(file)
             error = None
             try:
                 for chunk in read_chunks(file.path, self.max_line_bytes, reader.CHUNK_BYTES):
@@ -250,6 +252,10 @@ class _LoadRun:
             except READ_ERRORS as exc:
                 error = f"cannot read {file.source}: {exc}"
             yield _Piece(file, error=error), context, None
+
+    def _context(self, file: _File) -> ChunkContext:
+        return ChunkContext(file.load_id, file.source, self.projects, self.now,
+                            self.max_line_bytes)
 
     def _load_file(
         self, file: _File, pieces: Iterator[tuple[_Piece, ChunkResult | None]]
@@ -303,9 +309,13 @@ class _LoadRun:
                         raise _FileFailed(piece.error)
                     break
                 if result.rows:
-                    copied = self._copy_new_rows(cur, result)
+                    copied, refused = self._copy_new_rows(cur, result)
+                    if refused:
+                        assert piece.chunk is not None
+                        ChunkMapper(self._context(file)).quarantine_refused(
+                            piece.chunk, result, refused)
                     loaded += copied
-                    duplicates += len(result.rows) - copied
+                    duplicates += len(result.rows) - copied - len(refused)
                 if result.quarantined:
                     with cur.copy(COPY_QUARANTINE) as copy:
                         copy.write(result.quarantine)
@@ -320,8 +330,11 @@ class _LoadRun:
                     self.progress(f"{file.source}: {lines:,} lines ({share:.0f}%)")
         return manifest.Counts(lines, loaded, duplicates, quarantined), reasons
 
-    def _copy_new_rows(self, cur: psycopg.Cursor, result: ChunkResult) -> int:
-        """COPY the chunk's rows whose key is not in raw.events yet; how many were copied.
+    def _copy_new_rows(
+        self, cur: psycopg.Cursor, result: ChunkResult
+    ) -> tuple[int, list[tuple[bytes, str]]]:
+        """COPY the chunk's rows whose key is not in raw.events yet: how many were copied, and
+        the rows PostgreSQL refused, with its message.
 
         Another loader may commit one of these keys between the check and the COPY: the COPY
         then fails on the primary key, inside a savepoint, and the check runs again.
@@ -334,12 +347,31 @@ class _LoadRun:
                 rows = [row for row, key in zip(rows, result.keys, strict=True)
                         if key not in existing]
             try:
-                with self.conn.transaction(), cur.copy(COPY_EVENTS) as copy:
-                    copy.write(b"".join(rows))
+                refused = self._copy_rows(cur, rows)
             except psycopg.errors.UniqueViolation:
                 continue
-            return len(rows)
+            return len(rows) - len(refused), refused
         raise _FileFailed("concurrent loaders kept inserting the same events; load it again")
+
+    def _copy_rows(self, cur: psycopg.Cursor, rows: list[bytes]) -> list[tuple[bytes, str]]:
+        """COPY rows into raw.events but those PostgreSQL refuses, returned with its message.
+
+        A value the mapping's checks let through but PostgreSQL refuses (a data error) fails
+        the whole COPY, inside its savepoint: the rows are then copied again in halves, down
+        to the refused rows alone, rather than failing the load on every rerun. The halves
+        share a savepoint, so a unique violation (see _copy_new_rows) undoes all of them.
+        When nothing is refused, this is one COPY.
+        """
+        try:
+            with self.conn.transaction(), cur.copy(COPY_EVENTS) as copy:
+                copy.write(b"".join(rows))
+        except psycopg.DataError as exc:
+            if len(rows) == 1:
+                return [(rows[0], _refusal(exc))]
+            middle = len(rows) // 2
+            with self.conn.transaction():
+                return self._copy_rows(cur, rows[:middle]) + self._copy_rows(cur, rows[middle:])
+        return []
 
     def _failed(self, path: Path, source: str, checksum: str, error: str) -> FileResult:
         return FileResult(path, source, checksum, "failed", error=error)
@@ -350,6 +382,13 @@ def _check_unchanged(path: Path, identity: manifest.FileIdentity) -> None:
     stat = path.stat()
     if stat.st_size != identity.size_bytes or manifest.mtime_of(stat) != identity.mtime:
         raise OSError(f"{path.name} changed while it was being loaded")
+
+
+def _refusal(exc: psycopg.Error) -> str:
+    """PostgreSQL's message for a refused row, with the column its context names."""
+    message = exc.diag.message_primary or str(exc)
+    column = _COPY_COLUMN.search(exc.diag.context or "")
+    return f"{message} (column {column[1]})" if column else message
 
 
 def _record_failure(conn: psycopg.Connection, load_id: int, error: str) -> None:

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from ingestion.errors import BeaconError
+from ingestion.events import reader, shapes
 from ingestion.events.chunk import event_key
 from ingestion.events.landing import find_event_files, pending_files
 from ingestion.events.loader import load_file, load_landing
@@ -380,3 +381,37 @@ def test_values_postgresql_would_refuse_never_reach_it(warehouse_dsn: str, tmp_p
         ("long-scale", "2025-03-10 10:00:00", "2025-03-10 10:00:00", None, None, 6),
         ("longest-id", "2025-03-10 10:00:00", "2025-03-10 10:00:00", None, "19.5", 512),
     ]
+
+
+def test_rows_postgresql_refuses_are_quarantined_and_the_rest_loaded(
+    warehouse_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A value the mapping's checks miss fails its chunk's COPY: the loader finds the rows
+    PostgreSQL refuses, quarantines them with its message, and loads the others."""
+    # A gap in the checks: every client time goes to PostgreSQL as it came.
+    monkeypatch.setattr(shapes, "_PLAIN_ISO", lambda text: True)
+    monkeypatch.setattr(reader, "CHUNK_BYTES", 4096)  # several chunks, a few lines each
+    refused_time = "2025-03-10T10:00:00+16:00"
+    refused = {1, 2, 30, 59, 60}  # first and last lines, neighbours, alone in a chunk
+    lines = [line(segment(message_id=f"m-{number}",
+                          timestamp=refused_time if number in refused else NOW.isoformat()))
+             for number in range(1, 61)]
+    lines[39] = b'{"event": '  # quarantined by the mapping
+    lines[44] = line(segment(message_id="m-10"))  # a duplicate
+    lines[49] = line(segment(message_id="m-30"))  # a later copy of a refused line is loaded
+    path = write(tmp_path / "refused.ndjson", lines)
+
+    result = load_file(warehouse_dsn, path, PROJECTS, now=NOW)
+    assert (result.lines, result.loaded, result.duplicates, result.quarantined) == (60, 53, 1, 6)
+    assert result.reasons == {"rejected_by_database": 5, "invalid_json": 1}
+    assert query(warehouse_dsn, "select status, lines_total, lines_loaded, lines_duplicate,"
+                 " lines_quarantined from raw.load_manifest") == [("loaded", 60, 53, 1, 6)]
+    message = f'time zone displacement out of range: "{refused_time}" (column event_at)'
+    assert query(warehouse_dsn, "select line_number, reason, message, project_id, raw_text"
+                 " from raw.quarantine where reason = 'rejected_by_database'"
+                 " order by line_number") == [
+        (number, "rejected_by_database", message, "shop", lines[number - 1].decode())
+        for number in sorted(refused)]
+    assert query(warehouse_dsn, "select count(*), count(*) filter (where message_id = 'm-30'),"
+                 " max(line_number) filter (where message_id = 'm-30') from raw.events"
+                 ) == [(53, 1, 50)]

@@ -79,3 +79,13 @@ def test_identifier_is_text_up_to_the_limit() -> None:
         v.identifier("x" * 513, "anonymous_id")
     assert (caught.value.reason, caught.value.message) == (
         "id_too_long", "anonymous_id has 513 characters, more than 512")
+
+
+def test_every_reason_code_is_listed_and_documented() -> None:
+    codes = {value for name, value in vars(v).items()
+             if name.isupper() and isinstance(value, str) and value.islower()}
+    assert set(v.REASONS) == codes
+    assert len(v.REASONS) == len(codes) == 18
+    assert {"id_too_long", "rejected_by_database"} <= codes
+    for code in v.REASONS:
+        assert f"``{code}``" in (v.__doc__ or "")
