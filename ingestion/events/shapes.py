@@ -191,7 +191,9 @@ def map_segment(event: dict, projects: dict[str, Project]) -> Mapped:
     anonymous_id = v.identifier(event.get("anonymous_id"), "anonymous_id")
     if anonymous_id is None and user_id is not None:
         anonymous_id = "user:" + user_id
-    ip = _truncate_ip_in(context, "ip") or _truncate_ip_in(event, "ip")
+    # Both places are truncated (the payload keeps both); the column prefers context.ip.
+    context_ip, top_level_ip = _truncate_ip_in(context, "ip"), _truncate_ip_in(event, "ip")
+    ip = context_ip or top_level_ip
     message_id = v.identifier(event.get("message_id"), "message_id")
     if message_id is None:  # not in SPEC's shape, but better a content id than a rejection
         message_id = _content_id(key, event)

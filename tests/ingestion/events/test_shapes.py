@@ -181,6 +181,22 @@ def test_ip_truncation() -> None:
     assert truncate_ip("not an ip") is None
 
 
+@pytest.mark.parametrize(("context_ip", "column", "stored_context_ip"), [
+    ("203.0.113.77", "203.0.113.0", "203.0.113.0"),
+    ("unknown", "198.51.100.0", None),  # unreadable: dropped, the top-level address is used
+])
+def test_segment_truncates_both_ips_in_column_and_payload(
+    mapper: ChunkMapper, context_ip: str, column: str, stored_context_ip: str | None
+) -> None:
+    """SPEC 4: truncated in the typed column and in the stored payload alike."""
+    event = segment(ip="198.51.100.23")
+    event["context"]["ip"] = context_ip
+    got = columns(mapper, event)
+    assert got["ip"] == column
+    assert (got["payload"]["ip"], got["payload"]["context"]["ip"]) == (
+        "198.51.100.0", stored_context_ip)
+
+
 @pytest.mark.parametrize(("timestamp", "stored"), [
     ("2025-03-10T10:00:00+15:59", "2025-03-10T10:00:00+15:59"),  # PostgreSQL reads it as sent
     ("2025-03-10T10:00:00-15:59", "2025-03-10T10:00:00-15:59"),
