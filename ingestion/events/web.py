@@ -13,12 +13,17 @@ UTM_PARAMETERS = (
     "utm_campaign_id", "utm_adset_id", "utm_ad_id", "utm_placement", "fbclid",
 )
 _UTM_SET = frozenset(UTM_PARAMETERS)
-_IPV4 = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})").fullmatch
+_IPV4 = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})").fullmatch
+_IPV4_MAPPED = bytes(10) + b"\xff\xff"  # ::ffff:a.b.c.d, the first 12 bytes
+_6TO4 = b"\x20\x02"  # 2002:aabb:ccdd::/48 carries the IPv4 address aa.bb.cc.dd whole
 
 
 def truncate_ip(value: str) -> str | None:
     """IPv4 to its /24, IPv6 to its /48 network address; None when it is not an address.
 
+    An IPv6 address that carries an IPv4 address is truncated like it: an IPv4-mapped one
+    (`::ffff:203.0.113.7`) becomes the IPv4 network (`203.0.113.0`), the address it stands
+    for, and a 6to4 one keeps only the /24 of its IPv4 (its /48 would keep it all).
     An unreadable value is dropped rather than kept, since it may still identify someone
     (e.g. an `X-Forwarded-For` list).
     """
@@ -33,13 +38,25 @@ def truncate_ip(value: str) -> str | None:
     except (OSError, ValueError):
         pass
     else:
-        return socket.inet_ntop(socket.AF_INET6, packed[:6] + bytes(10))
+        return _truncate_ipv6(packed)
     try:  # the rest: IPv4 with spaces, scoped IPv6 (fe80::1%eth0), ...
         address = ipaddress.ip_address(value.strip())
     except ValueError:
         return None
-    prefix = 24 if address.version == 4 else 48
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+    if address.version == 4:
+        return _truncate_ipv4(address.packed)
+    return _truncate_ipv6(address.packed)
+
+
+def _truncate_ipv4(packed: bytes) -> str:
+    return f"{packed[0]}.{packed[1]}.{packed[2]}.0"
+
+
+def _truncate_ipv6(packed: bytes) -> str:
+    if packed[:12] == _IPV4_MAPPED:
+        return _truncate_ipv4(packed[12:])
+    kept = 5 if packed[:2] == _6TO4 else 6
+    return socket.inet_ntop(socket.AF_INET6, packed[:kept] + bytes(16 - kept))
 
 
 def path_of(url: str) -> str | None:

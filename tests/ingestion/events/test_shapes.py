@@ -179,6 +179,21 @@ def test_ip_truncation() -> None:
     assert truncate_ip("2001:db8:abcd:1234::1") == "2001:db8:abcd::"
     assert truncate_ip("10.0.0.1, 203.0.113.7") is None
     assert truncate_ip("not an ip") is None
+    assert truncate_ip("\u0662\u0660\u0663.0.113.7") is None  # Arabic-Indic digits
+
+
+@pytest.mark.parametrize("address", [
+    "::ffff:203.0.113.7", "::FFFF:203.0.113.77", "::ffff:cb00:7107", "::ffff:203.0.113.7%eth0",
+])
+def test_ipv4_mapped_ipv6_truncates_to_the_ipv4_network(address: str) -> None:
+    """An IPv4-mapped address is the IPv4 address (a dual-stack socket's view of it)."""
+    assert truncate_ip(address) == "203.0.113.0"
+
+
+def test_6to4_ipv6_keeps_only_the_24_of_its_ipv4() -> None:
+    # 2002:cb00:7107::/48 is 6to4 for 203.0.113.7: its /48 would keep the whole address.
+    assert truncate_ip("2002:cb00:7107:12::1") == "2002:cb00:7100::"
+    assert truncate_ip("2002:cb00:71ff::") == "2002:cb00:7100::"
 
 
 @pytest.mark.parametrize(("context_ip", "column", "stored_context_ip"), [
@@ -241,7 +256,7 @@ def test_utm_of() -> None:
 
 @pytest.mark.parametrize("address", [
     "2001:db8:abcd:1234::1", "2001:0DB8:ABCD:1234:0:0:0:1", "2001:db8:0:1::", "2001:0:0:1::1",
-    "::ffff:203.0.113.7", "::1", "fe80::1%eth0", " 2001:db8:abcd:12::5 ",
+    "::1", "fe80::1%eth0", " 2001:db8:abcd:12::5 ",
 ])
 def test_ipv6_truncation_matches_the_standard_library(address: str) -> None:
     import ipaddress
