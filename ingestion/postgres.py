@@ -58,9 +58,12 @@ def redact(dsn: str) -> str:
 
 
 def connect(dsn: str, **kwargs) -> psycopg.Connection:
-    """Open a connection, turning connection failures into a one-line BeaconError."""
+    """Open a connection, turning connection failures into a one-line BeaconError.
+
+    The client encoding is UTF-8 whatever the database's: on a LATIN1 database a character
+    it cannot store is then refused (and quarantined by the loader), never stored garbled."""
     try:
-        return psycopg.connect(dsn, connect_timeout=10, **kwargs)
+        return psycopg.connect(dsn, connect_timeout=10, client_encoding="UTF8", **kwargs)
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         if "password" in reason.lower():
