@@ -16,12 +16,16 @@ from tests.dbt.conftest import INCREMENTAL_COPY, MARTS, BuiltWarehouse
 from tests.dbt.dataset import FIRST_LOAD_AT, SECOND_LOAD_AT
 
 
-def differences(warehouse: BuiltWarehouse, mart: str, other_schema: str) -> list[tuple]:
+def differences(
+    warehouse: BuiltWarehouse, mart: str, other_schema: str, where: str = "true"
+) -> list[tuple]:
+    """The rows (those satisfying `where`) of marts.<mart> and <other_schema>.<mart> that the
+    other lacks."""
     return warehouse.rows(
-        f"(select 'full refresh only', * from marts.{mart}"
-        f" except all select 'full refresh only', * from {other_schema}.{mart})"
-        f" union all (select 'incremental only', * from {other_schema}.{mart}"
-        f" except all select 'incremental only', * from marts.{mart})"
+        f"(select 'full refresh only', * from marts.{mart} where {where}"
+        f" except all select 'full refresh only', * from {other_schema}.{mart} where {where})"
+        f" union all (select 'incremental only', * from {other_schema}.{mart} where {where}"
+        f" except all select 'incremental only', * from marts.{mart} where {where})"
     )
 
 

@@ -32,6 +32,7 @@ from ingestion.events.retention import delete_expired_events
 from tests.dbt import dataset
 from tests.dbt.conftest import MARTS, SERVERS, BuiltWarehouse, throwaway_database
 from tests.dbt.dataset import at
+from tests.dbt.test_incremental import differences
 from tests.dbt.test_marts import session_id
 
 RETENTION_NOW = at(16, 9, 30)
@@ -165,13 +166,8 @@ def test_daily_rollups_and_ad_performance_of_the_expiring_day(retained: BuiltWar
 
 def test_later_days_are_the_same_either_way(retained: BuiltWarehouse) -> None:
     """Retention only reached the 6th: every rollup from the 7th on agrees."""
-    differing = retained.rows(
-        f"(select * from marts.fct_daily_rollups where day > '2025-01-06'"
-        f" except all select * from {AFTER_INCREMENTAL}.fct_daily_rollups)"
-        f" union all (select * from {AFTER_INCREMENTAL}.fct_daily_rollups"
-        f" where day > '2025-01-06' except all select * from marts.fct_daily_rollups)"
-    )
-    assert differing == []
+    later = "day > '2025-01-06'"
+    assert differences(retained, "fct_daily_rollups", AFTER_INCREMENTAL, later) == []
     assert [day for (day,) in retained.rows(
         "select day from marts.fct_daily_rollups order by day"
     )] == [date(2025, 1, day) for day in (6, 7, 8, 9, 10, 12, 17)]
