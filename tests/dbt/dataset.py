@@ -1,4 +1,4 @@
-"""A hand-written warehouse small enough to compute every mart by hand (tests/dbt/README.md).
+"""A hand-written warehouse small enough to compute every mart by hand.
 
 Project `shop` runs in Europe/Berlin (UTC+1 in January), so local days differ from UTC days.
 Rows go straight into the raw layer, as the loaders would leave them: events already mapped,
