@@ -142,10 +142,13 @@ begin
 end
 $$;
 
--- loaded_at only grows (one value per load): a BRIN index serves dbt's `loaded_at >` filters
--- at almost no cost per row, where a btree cost a tenth of the load.
-drop index if exists raw.events_loaded_at;
-create index if not exists events_loaded_at_brin on raw.events using brin (loaded_at);
+-- dbt's incremental models read `loaded_at >` their watermark. A btree (about a tenth of the
+-- load's time) rather than a BRIN: once vacuum has recorded the free space left at the end of
+-- old pages, later loads put rows into every one of them, so every BRIN range matches a recent
+-- watermark and the "few new rows" become a scan of the whole table (measured at 10M events:
+-- an incremental build of 102 s with the BRIN, 41 s with the btree).
+drop index if exists raw.events_loaded_at_brin;
+create index if not exists events_loaded_at on raw.events (loaded_at);
 
 -- Lines that could not be loaded, with the reason.
 create table if not exists raw.quarantine (

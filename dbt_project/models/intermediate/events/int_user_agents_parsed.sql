@@ -38,17 +38,30 @@ bot_user_agent_exceptions as (
 
 ),
 
+new_events as (
+
+    select
+        user_agent,
+        loaded_at
+
+    from events
+    {% if is_incremental() %}
+    where loaded_at > {{ beacon.incremental_watermark('last_loaded_at') }}
+    {% endif %}
+
+),
+
 new_user_agents as (
 
     select
         user_agent,
-        max(loaded_at) as last_loaded_at
+        -- The run's latest load, not the agent's: the watermark then also moves past loads
+        -- that brought no user agent (app and server events), instead of reading them again
+        -- next run (millions of rows when such files come last).
+        (select max(loaded_at) from new_events) as last_loaded_at
 
-    from events
+    from new_events
     where user_agent is not null
-    {% if is_incremental() %}
-        and loaded_at > {{ beacon.incremental_watermark('last_loaded_at') }}
-    {% endif %}
     group by user_agent
 
 ),
