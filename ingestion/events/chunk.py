@@ -107,13 +107,19 @@ class ChunkMapper:
     def quarantine_refused(
         self, chunk: LineChunk, result: ChunkResult, refused: list[tuple[bytes, str]]
     ) -> None:
-        """Move event rows PostgreSQL refused, with its message, to the chunk's quarantine."""
+        """Move event rows PostgreSQL refused, with its message, to the chunk's quarantine.
+
+        Their lines are kept ASCII (`\\uXXXX` escapes): what PostgreSQL refused may be a
+        character the database's encoding cannot store (LATIN1), which raw_text would refuse too.
+        """
         lines = chunk.data.split(b"\n")
         quarantine = [result.quarantine]
         for row, message in refused:
             number = line_number_of(row)
             rejected = Rejected(v.REJECTED_BY_DATABASE, message)
-            quarantine.append(self.quarantine(number, lines[number - chunk.first_line], rejected))
+            text = lines[number - chunk.first_line].decode("utf-8", "backslashreplace")
+            ascii_line = text.encode("ascii", "backslashreplace")
+            quarantine.append(self.quarantine(number, ascii_line, rejected))
         result.quarantine = b"".join(quarantine)
         result.quarantined += len(refused)
         result.reasons[v.REJECTED_BY_DATABASE] += len(refused)

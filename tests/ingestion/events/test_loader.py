@@ -16,6 +16,7 @@ from ingestion.events.chunk import event_key
 from ingestion.events.landing import find_event_files, pending_files
 from ingestion.events.loader import load_file, load_landing
 from ingestion.events.retention import delete_expired_events
+from ingestion.postgres import with_database
 from ingestion.warehouse import ensure_raw_schema
 from tests.ingestion.events.samples import (
     NOW,
@@ -415,3 +416,28 @@ def test_rows_postgresql_refuses_are_quarantined_and_the_rest_loaded(
     assert query(warehouse_dsn, "select count(*), count(*) filter (where message_id = 'm-30'),"
                  " max(line_number) filter (where message_id = 'm-30') from raw.events"
                  ) == [(53, 1, 50)]
+
+
+def test_a_latin1_warehouse_quarantines_what_it_cannot_store(
+    warehouse_dsn: str, tmp_path: Path
+) -> None:
+    """On a LATIN1 database a title in kanji is refused by PostgreSQL: quarantined with its
+    line kept as ASCII escapes; "café" fits LATIN1 and loads."""
+    latin1 = with_database(warehouse_dsn, "beacon_latin1_loader")
+    with psycopg.connect(warehouse_dsn, autocommit=True) as admin:
+        admin.execute("drop database if exists beacon_latin1_loader with (force)")
+        admin.execute("create database beacon_latin1_loader encoding 'LATIN1'"
+                      " lc_collate 'C' lc_ctype 'C' template template0")
+    try:
+        kanji = segment(message_id="m-2", context={"page": {"title": "漢字", "path": "/"}})
+        path = write(tmp_path / "latin1.ndjson",
+                     [line(segment(message_id="m-1", event="café")), line(kanji)])
+        result = load_file(latin1, path, PROJECTS, now=NOW)
+        assert (result.loaded, result.quarantined) == (1, 1)
+        assert query(latin1, "select message_id, event_name from raw.events") == [("m-1", "café")]
+        [(reason, raw_text)] = query(latin1, "select reason, raw_text from raw.quarantine")
+        assert reason == "rejected_by_database"
+        assert raw_text == line(kanji).decode().encode("ascii", "backslashreplace").decode()
+    finally:
+        with psycopg.connect(warehouse_dsn, autocommit=True) as admin:
+            admin.execute("drop database beacon_latin1_loader with (force)")
