@@ -231,7 +231,10 @@ class EmbeddedServer:
         )
 
     def _write_settings(self) -> None:
-        """EMBEDDED_SETTINGS into `beacon.conf`, included from postgresql.conf (added once)."""
+        """EMBEDDED_SETTINGS into `beacon.conf`, included from postgresql.conf (added once).
+
+        Data directories from before beacon.conf carry the settings at the end of
+        postgresql.auto.conf, read after beacon.conf: that old block is taken out."""
         settings = "".join(f"{key} = '{value}'\n" for key, value in EMBEDDED_SETTINGS.items())
         header = "# Written by Beacon at each start (ingestion/postgres.py, EMBEDDED_SETTINGS)\n"
         self._write_as_server(self.data_dir / SETTINGS_FILE, header + settings)
@@ -240,14 +243,25 @@ class EmbeddedServer:
         text = main_conf.read_text()
         if include not in text:
             self._write_as_server(main_conf, text + "\n" + include)
+        auto_conf = self.data_dir / "postgresql.auto.conf"
+        old_block = "# Beacon's embedded-server settings (ingestion/postgres.py)\n"
+        text = auto_conf.read_text() if auto_conf.exists() else ""
+        if old_block in text:
+            kept, _, block = text.partition(old_block)
+            kept += "".join(
+                line for line in block.splitlines(keepends=True)
+                if line.split("=")[0].strip() not in EMBEDDED_SETTINGS
+            )
+            self._write_as_server(auto_conf, kept)
 
     def _write_as_server(self, path: Path, text: str) -> None:
         """Write a file in the data directory, owned by the server's user when we are root."""
+        run_as = self._run_as()  # creates that user if missing (a data directory kept on disk)
         path.write_text(text)
-        if os.geteuid() == 0:
+        if run_as:
             import pwd
 
-            entry = pwd.getpwnam(SYSTEM_USER)
+            entry = pwd.getpwnam(run_as["user"])
             os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def _pg_ctl(self, *args: str) -> None:

@@ -43,6 +43,18 @@ def dbt_parse_env() -> dict[str, str]:
     return {**os.environ, **dbt_env(dsn)}
 
 
+def _profile_stamp(profile: str, stamp: Path) -> str:
+    """A salted, slow hash of the profile's variables (the password among them): the stamp
+    tells a changed profile without letting its file be used to test password guesses."""
+    try:
+        salt = bytes.fromhex(stamp.read_text().split(":")[0])
+    except (OSError, ValueError):
+        salt = b""
+    salt = salt if len(salt) == 16 else os.urandom(16)
+    digest = hashlib.pbkdf2_hmac("sha256", profile.encode(), salt, 100_000)
+    return f"{salt.hex()}:{digest.hex()}"
+
+
 def ensure_manifest() -> Path:
     """Parse the project when the manifest is missing, older than any model file, or parsed
     for another warehouse connection.
@@ -53,8 +65,8 @@ def ensure_manifest() -> Path:
     manifest = beacon_dbt.manifest_path
     env = dbt_parse_env()
     profile_vars = sorted((k, v) for k, v in env.items() if k.startswith(PROFILE_VAR_PREFIXES))
-    profile = hashlib.sha256(repr(profile_vars).encode()).hexdigest()
-    stamp = manifest.with_name("beacon_parse_profile.sha256")
+    stamp = manifest.with_name("beacon_parse_profile.stamp")
+    profile = _profile_stamp(repr(profile_vars), stamp)
     if (
         manifest.exists()
         and manifest.stat().st_mtime >= _newest_source_mtime()
@@ -83,7 +95,9 @@ def ensure_manifest() -> Path:
 
         detail = (result.stdout + result.stderr).strip().splitlines()
         raise BeaconError(f"dbt parse failed: {detail[-1] if detail else result.returncode}")
-    stamp.write_text(profile)
+    stamp.unlink(missing_ok=True)
+    with os.fdopen(os.open(stamp, os.O_WRONLY | os.O_CREAT, 0o600), "w") as handle:
+        handle.write(profile)
     return manifest
 
 

@@ -63,7 +63,7 @@
 {#- The numeric value of the field `key` (a text expression) of a JSON object: a JSON number, or a
     string holding a plain decimal number (optional sign, digits with an optional point, an
     optional exponent of at most three digits, surrounding white space allowed; at most 100
-    characters), as the event loader reads numbers; null for anything else (missing, null, a
+    characters; the loader also takes longer exponents), null for anything else (missing, null, a
     boolean, other text, an object). Never raises, whatever the event sent. -#}
 {% macro json_number(json, key) %}
     {{ return(adapter.dispatch('json_number', 'beacon')(json, key)) }}

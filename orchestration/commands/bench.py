@@ -113,7 +113,7 @@ def main(args: argparse.Namespace) -> int:
 def markdown_table(report: dict) -> str:
     rows = [
         ("events", f"{report['events']:,}", ""),
-        ("floor (zcat | psql COPY)", f"{report['floor_events_per_s']:,} ev/s", ""),
+        ("floor (zcat \\| psql COPY)", f"{report['floor_events_per_s']:,} ev/s", ""),
         (
             "ingestion",
             f"{report['ingest_events_per_s']:,} ev/s",

@@ -79,3 +79,25 @@ def test_connections_speak_utf8_to_a_latin1_database(warehouse_dsn: str) -> None
     finally:
         with connect(warehouse_dsn, autocommit=True) as admin:
             admin.execute("drop database beacon_latin1_test with (force)")
+
+
+def test_settings_of_an_older_data_directory_are_replaced(tmp_path: Path) -> None:
+    """Data directories from before beacon.conf carry the settings in postgresql.auto.conf,
+    which PostgreSQL reads last: the next start takes that block out."""
+    server = EmbeddedServer(tmp_path / "home", free_port())
+    server.start()
+    server.stop()
+    auto_conf = server.data_dir / "postgresql.auto.conf"
+    auto_conf.write_text(
+        auto_conf.read_text()
+        + "# Beacon's embedded-server settings (ingestion/postgres.py)\n"
+        + "shared_buffers = '128MB'\nwork_mem = '4MB'\n"
+    )
+    dsn = server.start()
+    try:
+        with psycopg.connect(dsn) as conn:
+            assert conn.execute("show shared_buffers").fetchone()[0] == "512MB"
+            assert conn.execute("show work_mem").fetchone()[0] == "64MB"
+        assert "Beacon" not in auto_conf.read_text()
+    finally:
+        server.stop()

@@ -108,3 +108,17 @@ def test_dbt_resource_overrides_still_match_dagster_dbt() -> None:
     assert isinstance(resource, BeaconDbtCliResource)
     assert resource._cli_version.major == 1 and resource._cli_version.minor == 11
     assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_parse_profile_stamp_is_private_and_salted(tmp_path) -> None:
+    """The stamp tells a changed dbt profile (password included) without exposing it."""
+    from orchestration.dbt_project import _profile_stamp, beacon_dbt
+
+    stamp = beacon_dbt.manifest_path.with_name("beacon_parse_profile.stamp")
+    assert stamp.stat().st_mode & 0o077 == 0
+    scratch = tmp_path / "stamp"
+    first = _profile_stamp("BEACON_PGPASSWORD=s3cret", scratch)
+    scratch.write_text(first)
+    assert _profile_stamp("BEACON_PGPASSWORD=s3cret", scratch) == first
+    assert _profile_stamp("BEACON_PGPASSWORD=other", scratch) != first
+    assert "s3cret" not in first

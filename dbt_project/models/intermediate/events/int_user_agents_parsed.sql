@@ -55,9 +55,9 @@ new_user_agents as (
 
     select
         user_agent,
-        -- The run's latest load, not the agent's: the watermark then also moves past loads
-        -- that brought no user agent (app and server events), instead of reading them again
-        -- next run (millions of rows when such files come last).
+        -- The run's latest load, not the agent's: when a run sees any agent, the watermark
+        -- also moves past the loads that brought none (app and server events), instead of
+        -- reading them again next run (millions of rows when such files come last).
         (select max(loaded_at) from new_events) as last_loaded_at
 
     from new_events
