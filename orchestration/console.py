@@ -17,23 +17,13 @@ class _OwnMessages(logging.Formatter):
         return "  " + record.dagster_meta["orig_message"]
 
 
-# dagster-dbt's INFO lines about how it calls dbt: run details, not progress.
-DAGSTER_DBT_CHATTER = (
-    "A dbt subsetted execution",
-    "Copying `",
-    "Running dbt command",
-    "Finished dbt command",
-)
+# The `extra` key that marks a log line as Beacon's progress (orchestration/assets/progress.py):
+# only those reach the quiet console, whatever INFO lines Dagster or dagster-dbt add.
+PROGRESS_MARK = "beacon_progress"
 
 
 def _is_own_message(record: logging.LogRecord) -> bool:
-    meta = getattr(record, "dagster_meta", None)
-    return (
-        record.levelno == logging.INFO
-        and isinstance(meta, dict)
-        and meta.get("dagster_event") is None
-        and not str(meta.get("orig_message", "")).startswith(DAGSTER_DBT_CHATTER)
-    )
+    return getattr(record, PROGRESS_MARK, False) is True
 
 
 @logger(description="Progress lines of Beacon's own code, on stderr.")

@@ -35,7 +35,7 @@ concurrency:
         limit: 1
 """
 
-# Our loaders report progress with context.log.info; Dagster's own events are DEBUG.
+# Quiet: our progress lines only (orchestration/console.py); --debug: Dagster's whole log.
 VERBOSE_LOGS = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
 QUIET_LOGS = {"loggers": {"beacon_console": {}}}
 

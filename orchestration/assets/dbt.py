@@ -16,6 +16,7 @@ from psycopg import sql
 
 from ingestion.postgres import connection, dbt_env
 from ingestion.warehouse import pipeline_writer_lock
+from orchestration.assets.progress import progress
 from orchestration.dbt_project import beacon_dbt, ensure_manifest
 from orchestration.resources import WarehouseResource
 
@@ -68,7 +69,7 @@ def dbt_models(
     dsn = warehouse.get_dsn()
     # dbt runs as a subprocess that reads the connection from profiles.yml's env vars.
     os.environ.update(dbt_env(dsn))
-    with pipeline_writer_lock(dsn, progress=context.log.info):
+    with pipeline_writer_lock(dsn, progress=progress(context)):
         events = dbt.cli(dbt_build_args(config), context=context).stream()
         yield from with_row_counts(events, dsn)
 

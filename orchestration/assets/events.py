@@ -8,7 +8,7 @@ from ingestion.postgres import connection
 from ingestion.warehouse import pipeline_writer_lock
 from orchestration.assets.keys import DAILY_SOURCE_FRESHNESS, EVENT_TABLES, PROJECT_TABLES, raw
 from orchestration.assets.policies import INGESTION_RETRY, fail_fast_on_user_errors
-from orchestration.assets.progress import throttled_progress
+from orchestration.assets.progress import progress, throttled_progress
 from orchestration.resources import LandingResource, ProjectsRegistryResource, WarehouseResource
 
 DESCRIPTIONS = {
@@ -40,7 +40,7 @@ def event_files(
     landing: LandingResource,
 ):
     dsn = warehouse.get_dsn()
-    with fail_fast_on_user_errors(), pipeline_writer_lock(dsn, progress=context.log.info):
+    with fail_fast_on_user_errors(), pipeline_writer_lock(dsn, progress=progress(context)):
         summary = load_landing(
             dsn, landing.get_path(), projects_registry.load(), progress=throttled_progress(context)
         )

@@ -1,15 +1,29 @@
-"""Loader progress into Dagster's log: every line at DEBUG (the UI shows them all), and at
-most one INFO line every few seconds, so a console run of hundreds of files stays readable."""
+"""Progress lines into Dagster's log. Those marked as progress are also what `beacon`
+prints (orchestration/console.py); the UI shows every line."""
 
 import time
 from collections.abc import Callable
 
 from dagster import AssetExecutionContext
 
+from orchestration.console import PROGRESS_MARK
+
+
+def progress(context: AssetExecutionContext) -> Callable[[str], None]:
+    """Report a progress line: INFO in the run's log, and on `beacon`'s console."""
+
+    def report(message: str) -> None:
+        context.log.info(message, extra={PROGRESS_MARK: True})
+
+    return report
+
 
 def throttled_progress(
     context: AssetExecutionContext, every_seconds: float = 5.0
 ) -> Callable[[str], None]:
+    """Every line at DEBUG, and at most one progress line every few seconds, so a console run
+    of hundreds of files stays readable."""
+    console = progress(context)
     last_info = 0.0
 
     def report(message: str) -> None:
@@ -18,6 +32,6 @@ def throttled_progress(
         now = time.monotonic()
         if now - last_info >= every_seconds:
             last_info = now
-            context.log.info(message)
+            console(message)
 
     return report
