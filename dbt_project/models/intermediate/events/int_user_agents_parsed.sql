@@ -38,31 +38,33 @@ bot_user_agent_exceptions as (
 
 ),
 
-new_events as (
+{%- set is_new = 'true' %}
+{%- if is_incremental() %}
+{%- set is_new = 'loaded_at > ' ~ beacon.incremental_watermark('last_loaded_at') %}
+{%- endif %}
 
-    select
-        user_agent,
-        loaded_at
+-- The run's latest load, not each agent's: when a run sees any agent, the watermark also moves
+-- past the loads that brought none (app and server events), instead of reading them again next
+-- run (millions of rows when such files come last). One index lookup.
+run_loaded_at as (
 
+    select max(loaded_at) as last_loaded_at
     from events
-    {% if is_incremental() %}
-    where loaded_at > {{ beacon.incremental_watermark('last_loaded_at') }}
-    {% endif %}
+    where {{ is_new }}
 
 ),
 
 new_user_agents as (
 
     select
-        user_agent,
-        -- The run's latest load, not the agent's: when a run sees any agent, the watermark
-        -- also moves past the loads that brought none (app and server events), instead of
-        -- reading them again next run (millions of rows when such files come last).
-        (select max(loaded_at) from new_events) as last_loaded_at
+        events.user_agent,
+        run_loaded_at.last_loaded_at
 
-    from new_events
-    where user_agent is not null
-    group by user_agent
+    from events
+    cross join run_loaded_at
+    where events.user_agent is not null
+        and {{ is_new }}
+    group by events.user_agent, run_loaded_at.last_loaded_at
 
 ),
 
