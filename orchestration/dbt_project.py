@@ -43,16 +43,20 @@ def dbt_parse_env() -> dict[str, str]:
     return {**os.environ, **dbt_env(dsn)}
 
 
-def _profile_stamp(profile: str, stamp: Path) -> str:
+def _profile_stamp(profile: str, salt: bytes) -> str:
     """A salted, slow hash of the profile's variables (the password among them): the stamp
     tells a changed profile without letting its file be used to test password guesses."""
-    try:
-        salt = bytes.fromhex(stamp.read_text().split(":")[0])
-    except (OSError, ValueError):
-        salt = b""
-    salt = salt if len(salt) == 16 else os.urandom(16)
     digest = hashlib.pbkdf2_hmac("sha256", profile.encode(), salt, 100_000)
     return f"{salt.hex()}:{digest.hex()}"
+
+
+def _salt_of(stamp: str) -> bytes:
+    """The salt a stamp was made with; a new one for a missing or unreadable stamp."""
+    try:
+        salt = bytes.fromhex(stamp.split(":")[0])
+    except ValueError:
+        salt = b""
+    return salt if len(salt) == 16 else os.urandom(16)
 
 
 def ensure_manifest() -> Path:
@@ -65,13 +69,13 @@ def ensure_manifest() -> Path:
     manifest = beacon_dbt.manifest_path
     env = dbt_parse_env()
     profile_vars = sorted((k, v) for k, v in env.items() if k.startswith(PROFILE_VAR_PREFIXES))
-    stamp = manifest.with_name("beacon_parse_profile.stamp")
-    profile = _profile_stamp(repr(profile_vars), stamp)
+    stamp_file = manifest.with_name("beacon_parse_profile.stamp")
+    saved = stamp_file.read_text() if stamp_file.exists() else ""
+    stamp = _profile_stamp(repr(profile_vars), _salt_of(saved))
     if (
         manifest.exists()
         and manifest.stat().st_mtime >= _newest_source_mtime()
-        and stamp.exists()
-        and stamp.read_text() == profile
+        and saved == stamp
     ):
         return manifest
     dbt = Path(sys.executable).with_name("dbt")
@@ -95,9 +99,9 @@ def ensure_manifest() -> Path:
 
         detail = (result.stdout + result.stderr).strip().splitlines()
         raise BeaconError(f"dbt parse failed: {detail[-1] if detail else result.returncode}")
-    stamp.unlink(missing_ok=True)
-    with os.fdopen(os.open(stamp, os.O_WRONLY | os.O_CREAT, 0o600), "w") as handle:
-        handle.write(profile)
+    stamp_file.unlink(missing_ok=True)  # created anew, so that its mode is 0600
+    with os.fdopen(os.open(stamp_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as handle:
+        handle.write(stamp)
     return manifest
 
 

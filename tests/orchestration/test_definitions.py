@@ -110,15 +110,16 @@ def test_dbt_resource_overrides_still_match_dagster_dbt() -> None:
     assert resource._initialize_dbt_core_adapter(["build"]) is None
 
 
-def test_parse_profile_stamp_is_private_and_salted(tmp_path) -> None:
+def test_parse_profile_stamp_is_private_and_salted() -> None:
     """The stamp tells a changed dbt profile (password included) without exposing it."""
-    from orchestration.dbt_project import _profile_stamp, beacon_dbt
+    from orchestration.dbt_project import _profile_stamp, _salt_of, beacon_dbt
 
     stamp = beacon_dbt.manifest_path.with_name("beacon_parse_profile.stamp")
     assert stamp.stat().st_mode & 0o077 == 0
-    scratch = tmp_path / "stamp"
-    first = _profile_stamp("BEACON_PGPASSWORD=s3cret", scratch)
-    scratch.write_text(first)
-    assert _profile_stamp("BEACON_PGPASSWORD=s3cret", scratch) == first
-    assert _profile_stamp("BEACON_PGPASSWORD=other", scratch) != first
+    salt = _salt_of(stamp.read_text())
+    assert _profile_stamp("x", salt).startswith(stamp.read_text().split(":")[0] + ":")
+    first = _profile_stamp("BEACON_PGPASSWORD=s3cret", salt)
+    assert _profile_stamp("BEACON_PGPASSWORD=s3cret", _salt_of(first)) == first
+    assert _profile_stamp("BEACON_PGPASSWORD=other", salt) != first
     assert "s3cret" not in first
+    assert _salt_of("") != _salt_of("")  # a new random salt for a missing stamp
