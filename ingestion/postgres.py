@@ -235,14 +235,15 @@ class EmbeddedServer:
 
         Data directories from before beacon.conf carry the settings at the end of
         postgresql.auto.conf, read after beacon.conf: that old block is taken out."""
+        owner = self._run_as()  # creates that user if missing (a data directory kept on disk)
         settings = "".join(f"{key} = '{value}'\n" for key, value in EMBEDDED_SETTINGS.items())
         header = "# Written by Beacon at each start (ingestion/postgres.py, EMBEDDED_SETTINGS)\n"
-        self._write_as_server(self.data_dir / SETTINGS_FILE, header + settings)
+        self._write_as_server(self.data_dir / SETTINGS_FILE, header + settings, owner)
         main_conf = self.data_dir / "postgresql.conf"
         include = f"include_if_exists = '{SETTINGS_FILE}'\n"
         text = main_conf.read_text()
         if include not in text:
-            self._write_as_server(main_conf, text + "\n" + include)
+            self._write_as_server(main_conf, text + "\n" + include, owner)
         auto_conf = self.data_dir / "postgresql.auto.conf"
         old_block = "# Beacon's embedded-server settings (ingestion/postgres.py)\n"
         text = auto_conf.read_text() if auto_conf.exists() else ""
@@ -252,16 +253,17 @@ class EmbeddedServer:
                 line for line in block.splitlines(keepends=True)
                 if line.split("=")[0].strip() not in EMBEDDED_SETTINGS
             )
-            self._write_as_server(auto_conf, kept)
+            self._write_as_server(auto_conf, kept, owner)
 
-    def _write_as_server(self, path: Path, text: str) -> None:
-        """Write a file in the data directory, owned by the server's user when we are root."""
-        run_as = self._run_as()  # creates that user if missing (a data directory kept on disk)
+    @staticmethod
+    def _write_as_server(path: Path, text: str, owner: dict) -> None:
+        """Write a file in the data directory, owned by the server's user (`owner`, from
+        _run_as) when we are root."""
         path.write_text(text)
-        if run_as:
+        if owner:
             import pwd
 
-            entry = pwd.getpwnam(run_as["user"])
+            entry = pwd.getpwnam(owner["user"])
             os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def _pg_ctl(self, *args: str) -> None:
