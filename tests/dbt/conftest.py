@@ -45,6 +45,15 @@ class BuiltWarehouse:
     def dbt(self, *args: str) -> None:
         run_dbt(self.dsn, self.target_path, *args)
 
+    def copy_aside(self, schema: str, tables: dict[str, list[str]]) -> None:
+        """Copy `tables` ({source schema: names}) into a new `schema`, to compare with what a
+        later build makes of them."""
+        with self.connection() as conn:
+            conn.execute(f"create schema {schema}")
+            for source, names in tables.items():
+                for name in names:
+                    conn.execute(f"create table {schema}.{name} as table {source}.{name}")
+
 
 @contextmanager
 def throwaway_database(
@@ -87,13 +96,6 @@ def warehouse(
         with psycopg.connect(built.dsn, autocommit=True) as conn:
             dataset.load_events(conn, second_load=True)
         built.dbt("build", *models_only)
-        with psycopg.connect(built.dsn, autocommit=True) as conn:
-            conn.execute(f"create schema {INCREMENTAL_COPY}")
-            for mart in MARTS:
-                conn.execute(f"create table {INCREMENTAL_COPY}.{mart} as table marts.{mart}")
-            for model in INTERMEDIATE:
-                conn.execute(
-                    f"create table {INCREMENTAL_COPY}.{model} as table intermediate.{model}"
-                )
+        built.copy_aside(INCREMENTAL_COPY, {"marts": MARTS, "intermediate": INTERMEDIATE})
         built.dbt("build", "--full-refresh")
         yield built

@@ -62,10 +62,7 @@ def retained(
         deleted = delete_expired_events(built.dsn, [shop], now=RETENTION_NOW)
         assert deleted == {"shop": len(EXPIRED)}
         built.dbt("build", "--exclude", "resource_type:unit_test")
-        with built.connection() as conn:
-            conn.execute(f"create schema {AFTER_INCREMENTAL}")
-            for mart in MARTS:
-                conn.execute(f"create table {AFTER_INCREMENTAL}.{mart} as table marts.{mart}")
+        built.copy_aside(AFTER_INCREMENTAL, {"marts": MARTS})
         built.dbt("build", "--full-refresh")
         yield built
 
