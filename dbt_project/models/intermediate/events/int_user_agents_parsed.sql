@@ -38,33 +38,32 @@ bot_user_agent_exceptions as (
 
 ),
 
-{%- set is_new = 'true' %}
-{%- if is_incremental() %}
-{%- set is_new = 'loaded_at > ' ~ beacon.incremental_watermark('last_loaded_at') %}
-{%- endif %}
+new_loads_by_agent as (
 
--- The run's latest load, not each agent's: when a run sees any agent, the watermark also moves
--- past the loads that brought none (app and server events), instead of reading them again next
--- run (millions of rows when such files come last). One index lookup.
-run_loaded_at as (
+    select
+        user_agent,
+        -- The run's latest load, not each agent's: when a run sees any agent, the watermark
+        -- also moves past the loads that brought none (app and server events, the null
+        -- group), instead of reading them again next run (millions of rows when such files
+        -- come last). A window over the groups, so that `events` is read once.
+        max(max(loaded_at)) over () as last_loaded_at
 
-    select max(loaded_at) as last_loaded_at
     from events
-    where {{ is_new }}
+    {% if is_incremental() %}
+    where loaded_at > {{ beacon.incremental_watermark('last_loaded_at') }}
+    {% endif %}
+    group by user_agent
 
 ),
 
 new_user_agents as (
 
     select
-        events.user_agent,
-        run_loaded_at.last_loaded_at
+        user_agent,
+        last_loaded_at
 
-    from events
-    cross join run_loaded_at
-    where events.user_agent is not null
-        and {{ is_new }}
-    group by events.user_agent, run_loaded_at.last_loaded_at
+    from new_loads_by_agent
+    where user_agent is not null
 
 ),
 
