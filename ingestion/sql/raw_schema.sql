@@ -149,6 +149,10 @@ $$;
 -- an incremental build of 102 s with the BRIN, 41 s with the btree).
 drop index if exists raw.events_loaded_at_brin;
 create index if not exists events_loaded_at on raw.events (loaded_at);
+-- int_identifies reads `is_identify and loaded_at >` its watermark, which only moves when a load
+-- brings identifies: through the index above, a lagging watermark made it re-read every event
+-- loaded since (3M rows, 9 s at 10M events); this partial index holds identifies alone.
+create index if not exists events_identify_loaded_at on raw.events (loaded_at) where is_identify;
 
 -- Lines that could not be loaded, with the reason.
 create table if not exists raw.quarantine (

@@ -12,7 +12,9 @@
 }}
 
 {#- `identify` events: they link an anonymous id to a user id (and count towards bot volume) but
-    never start or extend a session, so fct_events leaves them out. Appended as they arrive. -#}
+    never start or extend a session, so fct_events leaves them out. Appended as they arrive.
+    The watermark lags when the latest loads held no identify; raw.events' partial index on
+    `loaded_at where is_identify` keeps that cheap (identifies are read, not the events). -#}
 
 with
 
