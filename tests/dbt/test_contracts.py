@@ -1,12 +1,13 @@
 """Marts with an enforced contract are built as declared (macros/contract_tables.sql builds
 them with CREATE TABLE AS and adds the constraints afterwards): columns in the declared order
-and types, the declared not-null columns and nothing else, and the declared primary key (whose columns are not null too)."""
+and types, the declared not-null columns and nothing else, the declared primary key (whose columns are not null too) and check constraints."""
 
 from __future__ import annotations
 
 import json
 
 import psycopg
+import pytest
 
 from tests.dbt.conftest import BuiltWarehouse
 
@@ -16,6 +17,7 @@ from pg_attribute
 where attrelid = %s::regclass and attnum > 0 and not attisdropped
 order by attnum
 """
+CHECKS = "select count(*) from pg_constraint where conrelid = %s::regclass and contype = 'c'"
 PRIMARY_KEY = """
 select array_agg(attname order by array_position(conkey, attnum))
 from pg_constraint
@@ -51,3 +53,12 @@ def test_contract_marts_have_the_declared_columns_types_and_constraints(
 
             [(built_key,)] = conn.execute(PRIMARY_KEY, (table,)).fetchall()
             assert built_key == declared_key, table
+            checks = sum(c["type"] == "check" for c in node["constraints"])
+            assert conn.execute(CHECKS, (table,)).fetchone() == (checks,), table
+
+
+def test_contract_checks_refuse_values_outside_them(warehouse: BuiltWarehouse) -> None:
+    with psycopg.connect(warehouse.dsn) as conn:
+        for table, column in [("fct_events", "source_shape"), ("fct_sessions", "channel_group")]:
+            with pytest.raises(psycopg.errors.CheckViolation), conn.transaction():
+                conn.execute(f"update marts.{table} set {column} = 'fax'")
