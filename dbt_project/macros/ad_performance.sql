@@ -21,7 +21,7 @@
         cast(sessions as {{ dbt.type_bigint() }}) as sessions,
         cast(bounces as {{ dbt.type_bigint() }}) as bounces,
         cast(conversions as {{ dbt.type_bigint() }}) as conversions,
-        cast(revenue as {{ dbt.type_numeric() }}) as revenue,
+        cast(revenue as {{ beacon.type_decimal() }}) as revenue,
         cast(facebook_conversions as {{ dbt.type_numeric() }}) as facebook_conversions
 {%- endmacro %}
 

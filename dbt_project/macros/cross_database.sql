@@ -81,6 +81,13 @@
     end
 {%- endmacro %}
 
+{#- An exact decimal without precision or scale: revenue as events send it. (dbt.type_numeric()
+    is numeric(28,6) on PostgreSQL, which a revenue of 10^22 or more overflows.) -#}
+{% macro type_decimal() %}
+    {{ return(adapter.dispatch('type_decimal', 'beacon')()) }}
+{% endmacro %}
+{% macro postgres__type_decimal() %}numeric{% endmacro %}
+
 {#- JSON types and builders. -#}
 {% macro type_json() %}
     {{ return(adapter.dispatch('type_json', 'beacon')()) }}
