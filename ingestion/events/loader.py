@@ -238,6 +238,10 @@ class _LoadRun:
             stream = pool.map(self._tasks(todo), parallel)
             for file, pieces in groupby(stream, key=lambda item: item[0].file):
                 results[file.number] = self._load_file(file, pieces)
+        if any(result.loaded for result in results.values()):
+            # Fresh statistics for the dbt build that usually follows: autovacuum would get
+            # there too, but maybe a minute into that build. A sample, so a second or so.
+            self.conn.execute("analyze raw.events")
         return [results[number] for number in range(len(files))]
 
     def _tasks(self, files: list[_File]) -> Iterator[tuple[_Piece, ChunkContext, LineChunk | None]]:
