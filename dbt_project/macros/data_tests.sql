@@ -7,7 +7,9 @@
     a new `visitor_loaded_at`, and raw.events only grows, so every row has been checked by a
     passing run since it was last written: the guarantee is the whole table's, at the cost of the
     rows the run wrote. A failing test keeps its old mark, so the next run checks those rows
-    again. A full refresh, or `--vars '{data_tests_check_every_row: true}'`, checks every row.
+    again. A full refresh checks every row of what it rebuilds (tests over the staging views of
+    raw tables keep their marks: no dbt run writes raw rows), and
+    `--vars '{data_tests_check_every_row: true}'` checks every row of everything.
 
     Each run notes its start on the database (on-run-start) and, at its end, the tests that
     passed (on-run-end), in `<target schema>.beacon_data_test_marks`. -#}
@@ -34,7 +36,7 @@
 
 {#- The condition on `column` for the test being compiled (singular tests call it directly). -#}
 {% macro written_since_verified(column) -%}
-    {%- set since = beacon.verified_since(model.unique_id) -%}
+    {%- set since = beacon.verified_since(model) -%}
     {%- if since is none -%}
         (1 = 1)
     {%- else -%}
@@ -44,9 +46,13 @@
 {%- endmacro %}
 
 {#- The start of the last run in which the test passed, as an ISO string; none to check every
-    row (a full refresh, the var, a test that never passed, and at parse time). -#}
-{% macro verified_since(test_id) %}
-    {%- if not execute or flags.FULL_REFRESH or var('data_tests_check_every_row', false) -%}
+    row (the var, a full refresh unless the test reads raw rows only, a test that never passed,
+    and at parse time). -#}
+{% macro verified_since(test) %}
+    {%- if not execute or var('data_tests_check_every_row', false) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if flags.FULL_REFRESH and not beacon.reads_raw_rows_only(test) -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set marks = beacon.data_test_marks() -%}
@@ -55,8 +61,20 @@
     {%- endif -%}
     {%- set found = run_query(
         "select " ~ beacon.timestamp_iso('passed_run_started_at') ~ " from " ~ marks
-        ~ " where test_id = '" ~ test_id ~ "'") -%}
+        ~ " where test_id = '" ~ test.unique_id ~ "'") -%}
     {{ return(found.rows[0][0] if found.rows else none) }}
+{% endmacro %}
+
+{#- Whether a test reads only the staging views of raw tables (stg_raw__*): their rows are the
+    loaders' rows, which a full refresh does not rebuild, so its marks stay valid through one
+    (at 10M events, re-checking raw.events took a minute per test on every full build). -#}
+{% macro reads_raw_rows_only(node) %}
+    {%- set staging = 'model.' ~ project_name ~ '.stg_raw__' -%}
+    {%- set found = namespace(raw_only=node.depends_on.nodes | length > 0) -%}
+    {%- for dependency in node.depends_on.nodes if not dependency.startswith(staging) -%}
+        {%- set found.raw_only = false -%}
+    {%- endfor -%}
+    {{ return(found.raw_only) }}
 {% endmacro %}
 
 {% macro data_test_marks() %}
@@ -65,7 +83,7 @@
 {% endmacro %}
 
 {#- on-run-start: this run's start on the database clock (the clock of raw.events.loaded_at).
-    A full refresh forgets every mark: tests it does not run check every row next time. -#}
+    A full refresh forgets the marks of the tests over what it rebuilds. -#}
 {% macro mark_data_test_run_start() %}
     {{ return(adapter.dispatch('mark_data_test_run_start', 'beacon')()) }}
 {% endmacro %}
@@ -78,7 +96,8 @@ create table if not exists {{ marks }} (
     passed_run_started_at timestamp with time zone,
     invocation_id text
 );
-{% if flags.FULL_REFRESH %}delete from {{ marks }};{% endif %}
+alter table {{ marks }} add column if not exists reads_raw_rows_only boolean not null default false;
+{% if flags.FULL_REFRESH %}delete from {{ marks }} where not reads_raw_rows_only;{% endif %}
 insert into {{ marks }} (test_id, passed_run_started_at, invocation_id)
 values ('run:{{ invocation_id }}', now(), '{{ invocation_id }}')
 {% endmacro %}
@@ -93,18 +112,20 @@ values ('run:{{ invocation_id }}', now(), '{{ invocation_id }}')
     {%- set passed = [] -%}
     {%- for result in results -%}
         {%- if result.node.resource_type == 'test' and result.status == 'pass' -%}
-            {%- do passed.append("('" ~ result.node.unique_id ~ "')") -%}
+            {%- do passed.append("('" ~ result.node.unique_id ~ "', "
+                                 ~ beacon.reads_raw_rows_only(result.node) ~ ")") -%}
         {%- endif -%}
     {%- endfor -%}
 {% if passed %}
-insert into {{ marks }} (test_id, passed_run_started_at, invocation_id)
-select passed.test_id, run.passed_run_started_at, run.invocation_id
-from (values {{ passed | join(', ') }}) as passed (test_id)
+insert into {{ marks }} (test_id, passed_run_started_at, invocation_id, reads_raw_rows_only)
+select passed.test_id, run.passed_run_started_at, run.invocation_id, passed.reads_raw_rows_only
+from (values {{ passed | join(', ') }}) as passed (test_id, reads_raw_rows_only)
 cross join {{ marks }} as run
 where run.test_id = 'run:{{ invocation_id }}'
 on conflict (test_id) do update
     set passed_run_started_at = excluded.passed_run_started_at,
-        invocation_id = excluded.invocation_id;
+        invocation_id = excluded.invocation_id,
+        reads_raw_rows_only = excluded.reads_raw_rows_only;
 {% endif %}
 delete from {{ marks }} where test_id = 'run:{{ invocation_id }}'
 {% endmacro %}

@@ -1,7 +1,7 @@
 -- Nothing dropped, nothing doubled: every raw event is in fct_events or int_identifies once.
 -- The models may hold more: raw events that retention (SPEC 4) deleted stay in what incremental
 -- runs derived from them (docs: raw_event_retention).
-{%- set since = beacon.verified_since(model.unique_id) %}
+{%- set since = beacon.verified_since(model) %}
 {% if since is none %}
 -- Every row (a full refresh, the first run, the data_tests_check_every_row var): the counts per
 -- project agree. A project with more modelled events than raw ones is counted again from its

@@ -105,3 +105,20 @@ def test_identifies_read_through_their_own_index(warehouse: BuiltWarehouse) -> N
             "explain select * from intermediate.int_events_enriched"
             " where is_identify and loaded_at > '1900-01-01'"))
     assert "events_identify_loaded_at on events" in plan, plan
+
+
+def test_a_full_refresh_keeps_the_marks_of_tests_over_raw_rows(warehouse: BuiltWarehouse) -> None:
+    """Data tests check the rows written since they last passed (macros/data_tests.sql). A full
+    refresh rebuilds the models, so their tests lose their marks; tests over the staging views
+    of raw tables keep theirs (no dbt run writes raw rows), so a full build does not re-check
+    every raw event. A full refresh of one small view shows which marks each kind keeps."""
+    [(schema,)] = warehouse.rows("select table_schema from information_schema.tables"
+                                 " where table_name = 'beacon_data_test_marks'")
+    marks = (f"select test_id, passed_run_started_at from {schema}.beacon_data_test_marks"
+             " where test_id like 'test.beacon.not_null_stg_raw__events_event_at.%%'"
+             " or test_id like 'test.beacon.unique_fct_sessions_session_id.%%'")
+    before = dict(warehouse.rows(marks))
+    assert len(before) == 2
+    warehouse.dbt("build", "--full-refresh", "--select", "stg_raw__projects")
+    after = dict(warehouse.rows(marks))
+    assert after == {test_id: at for test_id, at in before.items() if "stg_raw__events" in test_id}
