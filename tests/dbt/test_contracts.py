@@ -1,6 +1,7 @@
 """Marts with an enforced contract are built as declared (macros/contract_tables.sql builds
 them with CREATE TABLE AS and adds the constraints afterwards): columns in the declared order
-and types, the declared not-null columns and nothing else, the declared primary key (whose columns are not null too) and check constraints."""
+and types, the declared not-null columns and nothing else, the declared primary key (whose
+columns are not null too) and check constraints."""
 
 from __future__ import annotations
 
