@@ -3,18 +3,13 @@
     large for the type (10^26 or more: a data error, such as a revenue in the wrong unit over a
     cent of spend), rather than failing the build. -#}
 {% macro safe_divide(numerator, denominator) -%}
+    {%- set digits = beacon.ratio_digits() -%}
     {%- set quotient = 'cast(' ~ numerator ~ ' as ' ~ beacon.type_decimal() ~ ') / nullif(' ~ denominator ~ ', 0)' -%}
-    cast(case when abs({{ quotient }}) < {{ beacon.ratio_limit() }} then {{ quotient }} end
-        as {{ beacon.type_ratio() }})
+    {#- The largest magnitude the type holds, less one so that rounding to the scale stays in. -#}
+    cast(case when abs({{ quotient }}) < (1e{{ digits.precision - digits.scale }} - 1) then {{ quotient }} end
+        as numeric({{ digits.precision }}, {{ digits.scale }}))
 {%- endmacro %}
 
-{% macro type_ratio() %}
-    {{ return(adapter.dispatch('type_ratio', 'beacon')()) }}
+{% macro ratio_digits() %}
+    {{ return({'precision': 38, 'scale': 12}) }}
 {% endmacro %}
-{% macro default__type_ratio() %}numeric(38, 12){% endmacro %}
-
-{#- The largest magnitude type_ratio holds, less one so that rounding to 12 decimals stays in. -#}
-{% macro ratio_limit() %}
-    {{ return(adapter.dispatch('ratio_limit', 'beacon')()) }}
-{% endmacro %}
-{% macro default__ratio_limit() %}(1e26 - 1){% endmacro %}
