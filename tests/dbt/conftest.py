@@ -24,6 +24,8 @@ MARTS = [
     "fct_events", "fct_funnel_daily", "fct_sessions",
 ]
 INCREMENTAL_COPY = "incremental_result"
+# `dbt build` arguments that build the models and seeds without running any test.
+MODELS_ONLY = ("--exclude", "resource_type:test", "resource_type:unit_test")
 # Intermediate tables whose incremental state the tests inspect too.
 INTERMEDIATE = ["int_sessions_fingerprinted"]
 
@@ -85,17 +87,16 @@ def warehouse(
     incremental marts copied aside, then a full-refresh `dbt build` (data and unit tests
     included) over the same raw data."""
     with throwaway_database(request, server_dsns, tmp_path_factory) as built:
-        with psycopg.connect(built.dsn, autocommit=True) as conn:
+        with built.connection() as conn:
             dataset.load_registry(conn)
             dataset.load_events(conn, second_load=False)
-        models_only = ("--exclude", "resource_type:test", "resource_type:unit_test")
-        built.dbt("build", *models_only)
+        built.dbt("build", *MODELS_ONLY)
         built.first_build_rollup_days = [
             day for (day,) in built.rows("select day from marts.fct_daily_rollups order by day")
         ]
-        with psycopg.connect(built.dsn, autocommit=True) as conn:
+        with built.connection() as conn:
             dataset.load_events(conn, second_load=True)
-        built.dbt("build", *models_only)
+        built.dbt("build", *MODELS_ONLY)
         built.copy_aside(INCREMENTAL_COPY, {"marts": MARTS, "intermediate": INTERMEDIATE})
         built.dbt("build", "--full-refresh")
         yield built

@@ -30,7 +30,7 @@ import pytest
 
 from ingestion.events.retention import delete_expired_events
 from tests.dbt import dataset
-from tests.dbt.conftest import MARTS, SERVERS, BuiltWarehouse, throwaway_database
+from tests.dbt.conftest import MARTS, MODELS_ONLY, SERVERS, BuiltWarehouse, throwaway_database
 from tests.dbt.dataset import at
 from tests.dbt.test_incremental import differences
 from tests.dbt.test_marts import session_id
@@ -56,7 +56,7 @@ def retained(
             dataset.load_registry(conn)
             conn.execute("update raw.projects set retention_days = %s", (RETENTION_DAYS,))
             dataset.load_events(conn, second_load=False)
-        built.dbt("build", "--exclude", "resource_type:test", "resource_type:unit_test")
+        built.dbt("build", *MODELS_ONLY)
         with built.connection() as conn:
             dataset.load_events(conn, second_load=True)
         deleted = delete_expired_events(built.dsn, [shop], now=RETENTION_NOW)
