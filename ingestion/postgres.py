@@ -315,6 +315,13 @@ def embedded_bin_path() -> Path:
     return POSTGRES_BIN_PATH
 
 
+def configured_dsn(settings: Settings | None = None) -> str:
+    """The warehouse's DSN as configured (`WAREHOUSE_DSN`, else the embedded server's), whether
+    or not its server is running."""
+    settings = settings or Settings.from_env()
+    return settings.warehouse_dsn or EmbeddedServer.from_settings(settings).url()
+
+
 def warehouse_dsn(settings: Settings | None = None, start: bool = True) -> str:
     """The DSN to use: `WAREHOUSE_DSN` if set, else the embedded server's (started if needed)."""
     settings = settings or Settings.from_env()

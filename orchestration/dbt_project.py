@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import os
 import subprocess
@@ -13,13 +12,16 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging import version
 
-from ingestion.config import REPO_ROOT, Settings
+from ingestion.config import REPO_ROOT
 
 DBT_PROJECT_DIR = REPO_ROOT
 DBT_PROFILES_DIR = REPO_ROOT / "dbt_project"
 
-# The environment variables dbt_project/profiles.yml reads.
-PROFILE_VAR_PREFIXES = ("BEACON_PG", "BEACON_DBT_")
+# The profiles.yml variables of the connection fields dbt keys its partial-parse cache on
+# (dbt leaves out the password and the thread count, so they are left out here too).
+PARSE_KEY_VARS = (
+    "BEACON_PGHOST", "BEACON_PGPORT", "BEACON_PGUSER", "BEACON_PGDATABASE", "BEACON_DBT_SCHEMA",
+)
 
 beacon_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROFILES_DIR)
 
@@ -36,46 +38,27 @@ def dbt_parse_env() -> dict[str, str]:
 
     dbt keys its partial-parse cache on the profile's connection (host, port, user, database);
     parsing with any other one makes every `dbt build` re-parse the whole project (~3 s)."""
-    from ingestion.postgres import EmbeddedServer, dbt_env
+    from ingestion.postgres import configured_dsn, dbt_env
 
-    settings = Settings.from_env()
-    dsn = settings.warehouse_dsn or EmbeddedServer.from_settings(settings).url()
-    return {**os.environ, **dbt_env(dsn)}
-
-
-def _profile_stamp(profile: str, salt: bytes) -> str:
-    """A salted, slow hash of the profile's variables (the password among them): the stamp
-    tells a changed profile without letting its file be used to test password guesses."""
-    digest = hashlib.pbkdf2_hmac("sha256", profile.encode(), salt, 100_000)
-    return f"{salt.hex()}:{digest.hex()}"
-
-
-def _salt_of(stamp: str) -> bytes:
-    """The salt a stamp was made with; a new one for a missing or unreadable stamp."""
-    try:
-        salt = bytes.fromhex(stamp.split(":")[0])
-    except ValueError:
-        salt = b""
-    return salt if len(salt) == 16 else os.urandom(16)
+    return {**os.environ, **dbt_env(configured_dsn())}
 
 
 def ensure_manifest() -> Path:
     """Parse the project when the manifest is missing, older than any model file, or parsed
-    for another warehouse connection.
+    for another warehouse connection (a stamp beside it records the one it was parsed for).
 
     `dagster dev` would do this through prepare_if_dev(); the CLI and tests load the
     definitions outside it, so they need the same guarantee.
     """
     manifest = beacon_dbt.manifest_path
     env = dbt_parse_env()
-    profile_vars = sorted((k, v) for k, v in env.items() if k.startswith(PROFILE_VAR_PREFIXES))
+    stamp = "\n".join(f"{name}={env.get(name, '')}" for name in PARSE_KEY_VARS)
     stamp_file = manifest.with_name("beacon_parse_profile.stamp")
-    saved = stamp_file.read_text() if stamp_file.exists() else ""
-    stamp = _profile_stamp(repr(profile_vars), _salt_of(saved))
     if (
         manifest.exists()
         and manifest.stat().st_mtime >= _newest_source_mtime()
-        and saved == stamp
+        and stamp_file.exists()
+        and stamp_file.read_text() == stamp
     ):
         return manifest
     dbt = Path(sys.executable).with_name("dbt")
@@ -99,9 +82,7 @@ def ensure_manifest() -> Path:
 
         detail = (result.stdout + result.stderr).strip().splitlines()
         raise BeaconError(f"dbt parse failed: {detail[-1] if detail else result.returncode}")
-    stamp_file.unlink(missing_ok=True)  # created anew, so that its mode is 0600
-    with os.fdopen(os.open(stamp_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as handle:
-        handle.write(stamp)
+    stamp_file.write_text(stamp)
     return manifest
 
 

@@ -107,19 +107,28 @@ def test_dbt_resource_overrides_still_match_dagster_dbt() -> None:
     resource = default_resources()["dbt"]
     assert isinstance(resource, BeaconDbtCliResource)
     assert resource._cli_version.major == 1 and resource._cli_version.minor == 11
-    assert resource._initialize_dbt_core_adapter(["build"]) is None
 
 
-def test_parse_profile_stamp_is_private_and_salted() -> None:
-    """The stamp tells a changed dbt profile (password included) without exposing it."""
-    from orchestration.dbt_project import _profile_stamp, _salt_of, beacon_dbt
+def test_manifest_is_parsed_again_only_for_another_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ensure_manifest runs `dbt parse` when the warehouse connection changes (dbt would
+    re-parse at every build otherwise), and not for a password change: dbt's own partial-parse
+    key leaves the password out, and so does the stamp, which never holds it."""
+    from orchestration.dbt_project import beacon_dbt, ensure_manifest
 
-    stamp = beacon_dbt.manifest_path.with_name("beacon_parse_profile.stamp")
-    assert stamp.stat().st_mode & 0o077 == 0
-    salt = _salt_of(stamp.read_text())
-    assert _profile_stamp("x", salt).startswith(stamp.read_text().split(":")[0] + ":")
-    first = _profile_stamp("BEACON_PGPASSWORD=s3cret", salt)
-    assert _profile_stamp("BEACON_PGPASSWORD=s3cret", _salt_of(first)) == first
-    assert _profile_stamp("BEACON_PGPASSWORD=other", salt) != first
-    assert "s3cret" not in first
-    assert _salt_of("") != _salt_of("")  # a new random salt for a missing stamp
+    manifest = beacon_dbt.manifest_path
+    stamp = manifest.with_name("beacon_parse_profile.stamp")
+
+    def parsed_for(dsn: str) -> bool:
+        monkeypatch.setenv("WAREHOUSE_DSN", dsn)
+        before = manifest.stat().st_mtime_ns if manifest.exists() else None
+        ensure_manifest()
+        return manifest.stat().st_mtime_ns != before
+
+    parsed_for("postgresql://reader:first-secret@db.example:5432/beacon")
+    assert not parsed_for("postgresql://reader:first-secret@db.example:5432/beacon")
+    assert not parsed_for("postgresql://reader:second-secret@db.example:5432/beacon")
+    assert "secret" not in stamp.read_text()
+    assert parsed_for("postgresql://reader:second-secret@db.example:6432/beacon")
+    assert "BEACON_PGPORT=6432" in stamp.read_text().splitlines()
