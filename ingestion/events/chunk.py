@@ -40,6 +40,7 @@ class ChunkContext:
     projects: tuple[Project, ...]
     now: datetime
     max_line_bytes: int
+    ascii_quarantine: bool = False  # the warehouse is not UTF-8: see quarantine_row
 
 
 @dataclass
@@ -107,19 +108,13 @@ class ChunkMapper:
     def quarantine_refused(
         self, chunk: LineChunk, result: ChunkResult, refused: list[tuple[bytes, str]]
     ) -> None:
-        """Move event rows PostgreSQL refused, with its message, to the chunk's quarantine.
-
-        Their lines are kept ASCII (`\\uXXXX` escapes): what PostgreSQL refused may be a
-        character the database's encoding cannot store (LATIN1), which raw_text would refuse too.
-        """
+        """Move event rows PostgreSQL refused, with its message, to the chunk's quarantine."""
         lines = chunk.data.split(b"\n")
         quarantine = [result.quarantine]
         for row, message in refused:
             number = line_number_of(row)
             rejected = Rejected(v.REJECTED_BY_DATABASE, message)
-            text = lines[number - chunk.first_line].decode("utf-8", "backslashreplace")
-            ascii_line = text.encode("ascii", "backslashreplace")
-            quarantine.append(self.quarantine(number, ascii_line, rejected))
+            quarantine.append(self.quarantine(number, lines[number - chunk.first_line], rejected))
         result.quarantine = b"".join(quarantine)
         result.quarantined += len(refused)
         result.reasons[v.REJECTED_BY_DATABASE] += len(refused)
@@ -178,7 +173,8 @@ class ChunkMapper:
         return quarantine_row(self.context.load_id, self.context.source_path, number,
                               raw_text(kept.removesuffix(b"\r")), rejected.reason,
                               rejected.message,
-                              None if kept is not line else self._project_hint(line))
+                              None if kept is not line else self._project_hint(line),
+                              self.context.ascii_quarantine)
 
     def _project_hint(self, line: bytes) -> str | None:
         """The project of a rejected line when its key is readable (for per-project review)."""

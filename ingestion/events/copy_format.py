@@ -63,8 +63,14 @@ def raw_text(line: bytes) -> str:
 
 def quarantine_row(
     load_id: int, source_path: str, line_number: int, raw: str, reason: str, message: str,
-    project_id: str | None,
+    project_id: str | None, ascii_only: bool = False,
 ) -> bytes:
+    """A raw.quarantine row. `ascii_only` (a warehouse whose encoding is not UTF-8, such as
+    LATIN1, which cannot store every character) turns the raw text's and message's other
+    characters into backslash escapes (`\\xe9`, `\\u6f22`)."""
+    if ascii_only:
+        raw, message = (text.encode("ascii", "backslashreplace").decode()
+                        for text in (raw, message))
     fields = [str(load_id), escape(source_path), str(line_number), escape(raw), reason,
               escape(message.replace("\x00", "\\x00")),
               NULL if project_id is None else escape(project_id)]

@@ -213,6 +213,7 @@ class _LoadRun:
         self.now = now if now.tzinfo else now.replace(tzinfo=UTC)
         self.max_line_bytes = max_line_bytes
         self.progress = progress
+        self.ascii_quarantine = conn.info.parameter_status("server_encoding") != "UTF8"
 
     def load(self, files: list[tuple[Path, str]]) -> list[FileResult]:
         results: dict[int, FileResult] = {}
@@ -259,7 +260,7 @@ class _LoadRun:
 
     def _context(self, file: _File) -> ChunkContext:
         return ChunkContext(file.load_id, file.source, self.projects, self.now,
-                            self.max_line_bytes)
+                            self.max_line_bytes, self.ascii_quarantine)
 
     def _load_file(
         self, file: _File, pieces: Iterator[tuple[_Piece, ChunkResult | None]]

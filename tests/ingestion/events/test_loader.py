@@ -16,7 +16,6 @@ from ingestion.events.chunk import event_key
 from ingestion.events.landing import find_event_files, pending_files
 from ingestion.events.loader import load_file, load_landing
 from ingestion.events.retention import delete_expired_events
-from ingestion.postgres import with_database
 from ingestion.warehouse import ensure_raw_schema
 from tests.ingestion.events.samples import (
     NOW,
@@ -427,25 +426,29 @@ def test_rows_postgresql_refuses_are_quarantined_and_the_rest_loaded(
 
 
 def test_a_latin1_warehouse_quarantines_what_it_cannot_store(
-    warehouse_dsn: str, tmp_path: Path
+    latin1_dsn: str, tmp_path: Path
 ) -> None:
     """On a LATIN1 database a title in kanji is refused by PostgreSQL: quarantined with its
-    line kept as ASCII escapes; "café" fits LATIN1 and loads."""
-    latin1 = with_database(warehouse_dsn, "beacon_latin1_loader")
-    with psycopg.connect(warehouse_dsn, autocommit=True) as admin:
-        admin.execute("drop database if exists beacon_latin1_loader with (force)")
-        admin.execute("create database beacon_latin1_loader encoding 'LATIN1'"
-                      " lc_collate 'C' lc_ctype 'C' template template0")
-    try:
-        kanji = segment(message_id="m-2", context={"page": {"title": "漢字", "path": "/"}})
-        path = write(tmp_path / "latin1.ndjson",
-                     [line(segment(message_id="m-1", event="café")), line(kanji)])
-        result = load_file(latin1, path, PROJECTS, now=NOW)
-        assert (result.loaded, result.quarantined) == (1, 1)
-        assert query(latin1, "select message_id, event_name from raw.events") == [("m-1", "café")]
-        [(reason, raw_text)] = query(latin1, "select reason, raw_text from raw.quarantine")
-        assert reason == "rejected_by_database"
-        assert raw_text == line(kanji).decode().encode("ascii", "backslashreplace").decode()
-    finally:
-        with psycopg.connect(warehouse_dsn, autocommit=True) as admin:
-            admin.execute("drop database beacon_latin1_loader with (force)")
+    line kept as ASCII escapes, as is every quarantined line there (a line of bad JSON in kanji
+    too); "café" fits LATIN1 and loads."""
+    kanji = segment(message_id="m-2", context={"page": {"title": "漢字", "path": "/"}})
+    bad_json = '{"event": "漢字"'.encode()
+    path = write(tmp_path / "latin1.ndjson",
+                 [line(segment(message_id="m-1", event="café")), line(kanji), bad_json])
+    result = load_file(latin1_dsn, path, PROJECTS, now=NOW)
+    assert (result.loaded, result.quarantined) == (1, 2)
+    assert query(latin1_dsn, "select message_id, event_name from raw.events") == [("m-1", "café")]
+    quarantined = "select reason, raw_text from raw.quarantine order by line_number"
+    assert query(latin1_dsn, quarantined) == [
+        ("rejected_by_database", line(kanji).decode().encode("ascii", "backslashreplace").decode()),
+        ("invalid_json", '{"event": "\\u6f22\\u5b57"'),
+    ]
+
+
+def test_a_utf8_warehouse_keeps_quarantined_lines_as_they_are(
+    warehouse_dsn: str, tmp_path: Path
+) -> None:
+    bad_json = '{"event": "漢字 café"'
+    path = write(tmp_path / "utf8.ndjson", [bad_json.encode()])
+    load_file(warehouse_dsn, path, PROJECTS, now=NOW)
+    assert query(warehouse_dsn, "select raw_text from raw.quarantine") == [(bad_json,)]
