@@ -11,6 +11,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -54,16 +55,33 @@ def _admin_dsn(name: str, request: pytest.FixtureRequest, cache: dict[str, str])
     return cache[name]
 
 
+@contextmanager
+def fresh_database(admin: str, options: str = "") -> Iterator[str]:
+    """A DSN to a new, empty database (created with `options`) on the server of `admin`,
+    dropped afterwards."""
+    name = f"beacon_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'create database "{name}" {options}')
+    try:
+        yield with_database(admin, name)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
 @pytest.fixture(params=SERVERS)
 def warehouse_dsn(request: pytest.FixtureRequest, server_dsns: dict[str, str]) -> Iterator[str]:
     """A DSN to a fresh, empty database on one of the servers under test."""
-    admin = _admin_dsn(request.param, request, server_dsns)
-    name = f"beacon_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    yield with_database(admin, name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+    with fresh_database(_admin_dsn(request.param, request, server_dsns)) as dsn:
+        yield dsn
+
+
+@pytest.fixture(params=SERVERS)
+def latin1_dsn(request: pytest.FixtureRequest, server_dsns: dict[str, str]) -> Iterator[str]:
+    """The same, in the LATIN1 encoding: a warehouse that cannot store every character."""
+    options = "encoding 'LATIN1' lc_collate 'C' lc_ctype 'C' template template0"
+    with fresh_database(_admin_dsn(request.param, request, server_dsns), options) as dsn:
+        yield dsn
 
 
 @pytest.fixture

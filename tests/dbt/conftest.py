@@ -3,7 +3,6 @@ once and every test of tests/dbt asserts on the result."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,8 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingestion.postgres import with_database
-from tests.conftest import SERVERS, _admin_dsn
+from tests.conftest import SERVERS, _admin_dsn, fresh_database
 from tests.dbt import dataset
 from tests.dbt.dbt_cli import run_dbt
 
@@ -64,17 +62,8 @@ def throwaway_database(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[BuiltWarehouse]:
     """A new, empty database on the server of `request.param`, dropped afterwards."""
-    admin = _admin_dsn(request.param, request, server_dsns)
-    name = f"beacon_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    try:
-        yield BuiltWarehouse(
-            with_database(admin, name), request.param, tmp_path_factory.mktemp("dbt-target")
-        )
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+    with fresh_database(_admin_dsn(request.param, request, server_dsns)) as dsn:
+        yield BuiltWarehouse(dsn, request.param, tmp_path_factory.mktemp("dbt-target"))
 
 
 @pytest.fixture(scope="package", params=SERVERS)

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from ingestion.errors import BeaconError
-from ingestion.postgres import EmbeddedServer, connect, redact, with_database
+from ingestion.postgres import EmbeddedServer, connect, redact
 from tests.conftest import free_port
 
 
@@ -61,24 +61,13 @@ def test_redact_hides_the_password() -> None:
     assert redact("postgresql://bob@db/w") == "postgresql://bob@db/w"
 
 
-def test_connections_speak_utf8_to_a_latin1_database(warehouse_dsn: str) -> None:
+def test_connections_speak_utf8_to_a_latin1_database(latin1_dsn: str) -> None:
     """A character LATIN1 cannot store is refused (a DataError the loader quarantines)."""
-    latin1 = with_database(warehouse_dsn, "beacon_latin1_test")
-    with connect(warehouse_dsn, autocommit=True) as admin:
-        admin.execute("drop database if exists beacon_latin1_test")
-        admin.execute(
-            "create database beacon_latin1_test encoding 'LATIN1' lc_collate 'C' lc_ctype 'C'"
-            " template template0"
-        )
-    try:
-        with connect(latin1) as conn:
-            assert conn.execute("show client_encoding").fetchone()[0] == "UTF8"
-            assert conn.execute("select 'café'").fetchone()[0] == "café"
-            with pytest.raises(psycopg.errors.UntranslatableCharacter):
-                conn.execute("select '漢字'::text")
-    finally:
-        with connect(warehouse_dsn, autocommit=True) as admin:
-            admin.execute("drop database beacon_latin1_test with (force)")
+    with connect(latin1_dsn) as conn:
+        assert conn.execute("show client_encoding").fetchone()[0] == "UTF8"
+        assert conn.execute("select 'café'").fetchone()[0] == "café"
+        with pytest.raises(psycopg.errors.UntranslatableCharacter):
+            conn.execute("select '漢字'::text")
 
 
 def test_settings_of_an_older_data_directory_are_replaced(tmp_path: Path) -> None:
