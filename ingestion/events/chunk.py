@@ -3,6 +3,9 @@
 Every line ends in exactly one place: an event row, a duplicate of an earlier line of the
 same chunk (duplicates against the database are found later, by the loader's key check), or
 a quarantine row. Nothing here touches the database, so it can run on another core.
+
+Lines go to the native fast path first (native/fastmap.c); the few it declines (anything but
+the common, well-typed line) are mapped by shapes.py, which quarantines the bad ones.
 """
 
 from __future__ import annotations
@@ -14,20 +17,26 @@ from datetime import datetime, timedelta
 
 import orjson
 
+from ingestion.events import _fastmap
 from ingestion.events import validation as v
-from ingestion.events.copy_format import (
-    SCALAR_COLUMNS,
-    escape_json,
-    quarantine_row,
-    raw_text,
-    scalar_fields,
-)
+from ingestion.events.copy_format import MAPPED_COLUMNS, quarantine_row, raw_text
 from ingestion.events.reader import OVERSIZE_KEPT_BYTES, LineChunk
-from ingestion.events.shapes import MAPPERS, Mapped, detect_shape
+from ingestion.events.shapes import (
+    MAPPERS,
+    MOBILE,
+    READ_FIELDS,
+    SEGMENT,
+    SERVER,
+    TRACKER,
+    Mapped,
+    detect_shape,
+    unread_fields,
+)
 from ingestion.events.validation import Rejected
 from ingestion.projects import Project, project_by_key
 
 FUTURE_TOLERANCE = timedelta(days=1)
+
 _KEY_FIELDS = ("write_key", "project_key", "api_key", "public_key")
 
 
@@ -46,8 +55,8 @@ class ChunkContext:
 @dataclass
 class ChunkResult:
     lines: int = 0
-    rows: list[bytes] = field(default_factory=list)  # COPY rows of raw.events
-    keys: list[bytes] = field(default_factory=list)  # their event_key (see event_key()), in order
+    rows: list[bytes] = field(default_factory=list)  # binary COPY rows of raw.events, by key
+    keys: list[bytes] = field(default_factory=list)  # their event_key (see event_key()), sorted
     duplicates: int = 0
     quarantine: bytes = b""
     quarantined: int = 0
@@ -55,14 +64,18 @@ class ChunkResult:
 
 
 def line_number_of(row: bytes) -> int:
-    """The line number of an event row: its last field (see ChunkMapper.map_chunk)."""
-    return int(row[row.rindex(b"\t") + 1:])
+    """The line number of an event row: its last field, a binary int8."""
+    return int.from_bytes(row[-8:], "big", signed=True)
 
 
 def event_key(project_id: str, message_id: str) -> bytes:
     """raw.events.event_key's 16 bytes: the md5 of project id, newline, message id (the
-    column's generated expression, computed here to check a chunk's keys before copying)."""
+    dedup key, computed here to check a chunk's keys before copying)."""
     return hashlib.md5(f"{project_id}\n{message_id}".encode()).digest()
+
+
+def unix_us(moment: datetime) -> int:
+    return (moment - v.EPOCH) // timedelta(microseconds=1)
 
 
 class ChunkMapper:
@@ -72,6 +85,12 @@ class ChunkMapper:
         self.latest = context.now + FUTURE_TOLERANCE
         self.oldest = {p.project_id: context.now - timedelta(days=p.retention_days)
                        for p in context.projects}
+        native_projects = {key: (project.project_id, project.revenue_property,
+                                 unix_us(self.oldest[project.project_id]))
+                           for key, project in self.by_key.items()}
+        read_fields = tuple(READ_FIELDS[shape] for shape in (SEGMENT, MOBILE, SERVER, TRACKER))
+        self.native_context = (native_projects, unix_us(self.latest), context.load_id,
+                               context.max_line_bytes, read_fields)
 
     def map_chunk(self, chunk: LineChunk) -> ChunkResult:
         """Map a chunk's lines (complete lines; the last one may lack its newline)."""
@@ -85,22 +104,28 @@ class ChunkMapper:
         rows, keys = result.rows, result.keys
         quarantine: list[bytes] = []
         seen: set[bytes] = set()
-        tail_format = f"\t{self.context.load_id}\t%d\n"
-        for number, line in enumerate(lines, first_line):
-            try:
-                mapped = self.map_line(line, number == 1)
-                row = self.event_row(mapped, tail_format % number)
-            except Rejected as rejected:
-                quarantine.append(self.quarantine(number, line, rejected))
-                result.reasons[rejected.reason] += 1
-                continue
-            key = event_key(mapped.project.project_id, mapped.message_id)
+        fast = _fastmap.map_lines(lines, first_line, self.native_context)
+        for number, (line, mapped_fast) in enumerate(zip(lines, fast, strict=True), first_line):
+            if mapped_fast is not None:
+                row, key = mapped_fast
+            else:
+                try:
+                    row, key = self.event_row(self.map_line(line, number == 1), number)
+                except Rejected as rejected:
+                    quarantine.append(self.quarantine(number, line, rejected))
+                    result.reasons[rejected.reason] += 1
+                    continue
             if key in seen:
                 result.duplicates += 1
                 continue
             seen.add(key)
             rows.append(row)
             keys.append(key)
+        # In key order, the primary key's inserts (and the loader's key check) visit each index
+        # page once per chunk, not once per row: a tenth of PostgreSQL's time in a load.
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        result.rows = [rows[i] for i in order]
+        result.keys = [keys[i] for i in order]
         result.quarantine = b"".join(quarantine)
         result.quarantined = len(quarantine)
         return result
@@ -157,16 +182,19 @@ class ChunkMapper:
                            f" ({mapped.project.retention_days} days of retention)")
         return mapped
 
-    def event_row(self, mapped: Mapped, tail: str) -> bytes:
+    def event_row(self, mapped: Mapped, number: int) -> tuple[bytes, bytes]:
+        """The binary COPY row (EVENT_COLUMNS' order) and event key of a line shapes.py mapped."""
         columns = mapped.columns
         columns["message_id"] = mapped.message_id
-        scalars = scalar_fields(list(map(columns.get, SCALAR_COLUMNS)))
         try:
-            documents = [_json_field(mapped.properties), _json_field(mapped.traits),
-                         escape_json(orjson.dumps(mapped.payload))]
+            extra = unread_fields(mapped.event, READ_FIELDS[str(columns["source_shape"])])
+            documents = (_json(mapped.properties), _json(mapped.traits), _json(extra))
         except orjson.JSONEncodeError:
             raise _too_deep() from None
-        return b"\t".join((scalars.encode(), *documents)) + tail.encode()
+        key = event_key(mapped.project.project_id, mapped.message_id)
+        row = _fastmap.encode_row((*map(columns.get, MAPPED_COLUMNS), *documents, key,
+                                   self.context.load_id, number))
+        return row, key
 
     def quarantine(self, number: int, line: bytes, rejected: Rejected) -> bytes:
         kept = line[:OVERSIZE_KEPT_BYTES] if rejected.reason == v.OVERSIZE_LINE else line
@@ -191,8 +219,8 @@ class ChunkMapper:
         return None
 
 
-def _json_field(document: dict | None) -> bytes:
-    return b"\\N" if document is None else escape_json(orjson.dumps(document))
+def _json(document: dict | None) -> bytes | None:
+    return None if document is None else orjson.dumps(document)
 
 
 def _too_deep() -> Rejected:

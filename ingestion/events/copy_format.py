@@ -1,18 +1,24 @@
-"""Rows in PostgreSQL's COPY text format: tab-separated, `\\N` for null, backslash escapes.
+"""The COPY columns of raw.events and raw.quarantine, and quarantine rows in COPY text format.
 
+Events go in PostgreSQL's binary COPY format, written by the native module (`encode_row`,
+native/rows.c): their columns are listed here and checked against its own list.
+
+Quarantine rows go in the text format: tab-separated, `\\N` for null, backslash escapes.
 Values are escaped once here, so nothing a line holds (tabs, backslashes, newlines inside
-strings, quotes) can shift a column. NUL cannot be escaped in COPY text: lines holding one
-are quarantined before they get here, and raw text is made NUL-free by `raw_text`.
+strings, quotes) can shift a column. NUL cannot be escaped in COPY text: raw text is made
+NUL-free by `raw_text`.
 """
 
 from __future__ import annotations
 
 import re
 
+from ingestion.events import _fastmap
 from ingestion.events.web import UTM_PARAMETERS
 
-# The columns the loader writes, in COPY order (`loaded_at` keeps its default).
-SCALAR_COLUMNS = (
+# The columns the loader writes, in COPY order (`loaded_at` keeps its default): the mapped
+# columns (shapes.Mapped.columns), the documents, then what the loader adds.
+MAPPED_COLUMNS = (
     "project_id", "message_id", "source_shape", "event_type", "event_name",
     "is_page_view", "is_identify", "is_scroll", "is_click", "cta_label",
     "anonymous_id", "user_id", "client_session_id",
@@ -23,7 +29,13 @@ SCALAR_COLUMNS = (
     *UTM_PARAMETERS,
     "revenue",
 )
-EVENT_COLUMNS = (*SCALAR_COLUMNS, "properties", "traits", "payload", "load_id", "line_number")
+EVENT_COLUMNS = (
+    *MAPPED_COLUMNS, "properties", "traits", "extra", "event_key", "load_id", "line_number",
+)
+_fastmap.check_columns(EVENT_COLUMNS)
+# A binary COPY stream: the signature, flags and header extension, then rows, then -1.
+BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+BINARY_TRAILER = b"\xff\xff"
 QUARANTINE_COLUMNS = (
     "load_id", "source_path", "line_number", "raw_text", "reason", "message", "project_id",
 )
@@ -36,24 +48,6 @@ _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 def escape(value: str) -> str:
     """One text value, escaped for COPY text format."""
     return value.translate(_ESCAPES) if _SPECIAL.search(value) else value
-
-
-def escape_json(document: bytes) -> bytes:
-    """Compact JSON for COPY: only backslashes need doubling (no raw tab, CR or LF in it)."""
-    return document.replace(b"\\", b"\\\\") if b"\\" in document else document
-
-
-def scalar_fields(values: list[str | None]) -> str:
-    """Tab-joined scalar values.
-
-    Escaping is checked once for the whole row: if the joined row has exactly the tabs we
-    put in and the backslashes of our NULL markers, no value holds anything to escape.
-    """
-    row = "\t".join([NULL if value is None else value for value in values])
-    if (row.count("\\") == values.count(None) and row.count("\t") == len(values) - 1
-            and "\n" not in row and "\r" not in row):
-        return row
-    return "\t".join([NULL if value is None else escape(value) for value in values])
 
 
 def raw_text(line: bytes) -> str:

@@ -2,7 +2,8 @@
 
 One connection serves the whole run. Files are hashed first, and those whose content is
 loaded already are skipped without being read. The rest stream through the mapping workers
-in file order, so the workers map the next files while this process copies the current one.
+(workers.py) in file order, so the workers map the next files while this process copies the
+current one.
 
 Per file, in one transaction: for every chunk, the keys of its rows are looked up in
 `raw.events` (which sees the rows of earlier chunks and files) and only the new rows are
@@ -28,12 +29,19 @@ from itertools import groupby
 from pathlib import Path
 
 import psycopg
+from isal import isal_zlib
 
 from ingestion import config
 from ingestion.errors import BeaconError
 from ingestion.events import manifest, reader
 from ingestion.events.chunk import ChunkContext, ChunkMapper, ChunkResult
-from ingestion.events.copy_format import EVENT_COLUMNS, QUARANTINE_COLUMNS
+from ingestion.events.copy_format import (
+    BINARY_HEADER,
+    BINARY_TRAILER,
+    EVENT_COLUMNS,
+    QUARANTINE_COLUMNS,
+)
+from ingestion.events.key_filter import KeyFilter
 from ingestion.events.landing import check_landing_dir, find_event_files, source_path
 from ingestion.events.reader import LineChunk, read_chunks
 from ingestion.events.workers import ChunkPool
@@ -47,7 +55,7 @@ PARALLEL_MIN_BYTES = 8 * 1024 * 1024  # less data than this is mapped in-process
 PROGRESS_EVERY_SECONDS = 2.0
 CONCURRENT_COPY_RETRIES = 3
 
-COPY_EVENTS = f"copy raw.events ({', '.join(EVENT_COLUMNS)}) from stdin"
+COPY_EVENTS = f"copy raw.events ({', '.join(EVENT_COLUMNS)}) from stdin (format binary)"
 COPY_QUARANTINE = f"copy raw.quarantine ({', '.join(QUARANTINE_COLUMNS)}) from stdin"
 # The chunk's keys travel as one bytea of 16-byte digests (a text[] of uuids costs 3x more).
 EXISTING_KEYS = (
@@ -55,7 +63,7 @@ EXISTING_KEYS = (
     " select encode(substring(%(keys)s from i * 16 + 1 for 16), 'hex')::uuid"
     " from generate_series(0, length(%(keys)s) / 16 - 1) as i))"
 )
-READ_ERRORS = (OSError, EOFError, zlib.error, gzip.BadGzipFile)
+READ_ERRORS = (OSError, EOFError, zlib.error, isal_zlib.error, gzip.BadGzipFile)
 _COPY_COLUMN = re.compile(r"column (\w+)")  # in a COPY error's context
 
 
@@ -214,6 +222,7 @@ class _LoadRun:
         self.max_line_bytes = max_line_bytes
         self.progress = progress
         self.ascii_quarantine = conn.info.parameter_status("server_encoding") != "UTF8"
+        self.key_filter: KeyFilter | None = None
 
     def load(self, files: list[tuple[Path, str]]) -> list[FileResult]:
         results: dict[int, FileResult] = {}
@@ -234,11 +243,14 @@ class _LoadRun:
         todo = [_File(number, path, source, identity, load_id)
                 for (number, path, source, identity), load_id in zip(pending, load_ids,
                                                                       strict=True)]
+        self.key_filter = KeyFilter.load(self.conn, [f.path for f in todo]) if todo else None
         parallel = sum(f.identity.size_bytes for f in todo) >= PARALLEL_MIN_BYTES
         with ChunkPool() as pool:
             stream = pool.map(self._tasks(todo), parallel)
             for file, pieces in groupby(stream, key=lambda item: item[0].file):
                 results[file.number] = self._load_file(file, pieces)
+        if self.key_filter is not None:
+            self.key_filter.save(self.conn)
         if any(result.loaded for result in results.values()):
             # Fresh statistics for the dbt build that usually follows: autovacuum would get
             # there too, but maybe a minute into that build. A sample, so a second or so.
@@ -341,12 +353,21 @@ class _LoadRun:
         """COPY the chunk's rows whose key is not in raw.events yet: how many were copied, and
         the rows PostgreSQL refused, with its message.
 
-        Another loader may commit one of these keys between the check and the COPY: the COPY
-        then fails on the primary key, inside a savepoint, and the check runs again.
+        Only the keys the key filter may hold are looked up. A key it lacks, or one another
+        loader commits between the check and the COPY, makes the COPY fail on the primary key,
+        inside a savepoint: then every key is looked up, and the COPY runs again.
         """
-        for _ in range(CONCURRENT_COPY_RETRIES):
-            keys = {"keys": b"".join(result.keys)}
-            existing = {bytes(row[0]) for row in cur.execute(EXISTING_KEYS, keys)}
+        keys = b"".join(result.keys)
+        assert self.key_filter is not None
+        for attempt in range(CONCURRENT_COPY_RETRIES):
+            if attempt == 0:
+                keys_to_check = b"".join(result.keys[i] for i in self.key_filter.maybe(keys))
+            else:
+                keys_to_check = keys
+            existing: set[bytes] = set()
+            if keys_to_check:
+                found = cur.execute(EXISTING_KEYS, {"keys": keys_to_check})
+                existing = {bytes(row[0]) for row in found}
             rows = result.rows
             if existing:
                 rows = [row for row, key in zip(rows, result.keys, strict=True)
@@ -355,6 +376,7 @@ class _LoadRun:
                 refused = self._copy_rows(cur, rows)
             except psycopg.errors.UniqueViolation:
                 continue
+            self.key_filter.add(keys)
             return len(rows) - len(refused), refused
         raise _FileFailed("concurrent loaders kept inserting the same events; load it again")
 
@@ -369,7 +391,7 @@ class _LoadRun:
         """
         try:
             with self.conn.transaction(), cur.copy(COPY_EVENTS) as copy:
-                copy.write(b"".join(rows))
+                copy.write(b"".join((BINARY_HEADER, *rows, BINARY_TRAILER)))
         except psycopg.DataError as exc:
             if len(rows) == 1:
                 return [(rows[0], _refusal(exc))]

@@ -7,11 +7,12 @@ exhaust memory.
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from isal import igzip  # gzip with Intel's ISA-L: decompresses ~3x faster than zlib
 
 CHUNK_BYTES = 4 * 1024 * 1024
 OVERSIZE_KEPT_BYTES = 64 * 1024
@@ -33,7 +34,7 @@ def read_chunks(
     path: Path, max_line_bytes: int, chunk_bytes: int = CHUNK_BYTES
 ) -> Iterator[LineChunk]:
     with open(path, "rb") as raw:
-        stream: BinaryIO = gzip.GzipFile(fileobj=raw) if is_gzip(path) else raw  # type: ignore[assignment]
+        stream: BinaryIO = igzip.GzipFile(fileobj=raw) if is_gzip(path) else raw  # type: ignore[assignment]
         yield from _chunks(stream, raw, max_line_bytes, chunk_bytes)
 
 

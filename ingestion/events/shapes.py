@@ -1,9 +1,15 @@
 """The four SDK shapes of SPEC 3.2: which one a line is, and how it maps to `raw.events`.
 
 Each mapper reads one parsed line and returns a `Mapped` event whose `columns` hold the
-typed columns already as COPY-ready text (None for null), or raises `Rejected`. Mappers
-also truncate IP addresses in the parsed line itself, so the stored payload and the
-content id never see a full address.
+typed columns as Python values (str, bool, int, aware datetime, numeric as decimal text;
+None for null), or raises `Rejected`. Mappers also truncate IP addresses in the parsed line
+itself, so the content id and the fields kept in `extra` never see a full address.
+
+What a shape's mapping reads is listed in READ_FIELDS; whatever else a line holds goes to
+raw.events.extra, so no field an SDK sends is lost.
+
+This is the reference mapping; native/fastmap.c maps the common lines the same way, faster,
+and leaves every other line to these functions.
 
 A content id (the message id of shapes that have none) is the sha256, in hex, of the UTF-8
 project key, a newline, and the line's JSON re-serialised with its keys sorted at every
@@ -13,7 +19,6 @@ depth and no whitespace (after IP truncation).
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,15 +41,54 @@ _DISTINCTIVE_KEYS = (
 )
 
 
+# The fields each mapping reads into columns; nested objects as dicts of their fields. A field
+# read only sometimes (Segment's top-level `ip` and `context.traits`, fallbacks of other
+# fields) is not listed: it is kept in extra too.
+Fields = dict[str, "Fields | bool"]
+_SEGMENT_CONTEXT: Fields = {
+    "page": {"url": True, "path": True, "title": True, "referrer": True},
+    "user_agent": True, "ip": True, "locale": True, "timezone": True,
+    "screen": {"width": True, "height": True}, "channel": True,
+    "library": {"name": True, "version": True},
+}
+READ_FIELDS: dict[str, Fields] = {
+    SEGMENT: dict.fromkeys(("message_id", "type", "event", "write_key", "project_key",
+                            "anonymous_id", "user_id", "session_id", "timestamp", "sent_at",
+                            "received_at", "properties", "traits"), True)
+    | {"context": _SEGMENT_CONTEXT},
+    MOBILE: dict.fromkeys(("api_key", "event_name", "session_id", "timestamp_ms", "platform",
+                           "properties", "ip"), True),
+    SERVER: dict.fromkeys(("event_type", "user_id", "session_id", "properties", "created_at",
+                           "project_key", "ip"), True),
+    TRACKER: dict.fromkeys(("public_key", "visitor_key", "session_key", "event_type", "name",
+                            "url", "path", "meta", "created_at", "user_agent", "timezone",
+                            "viewport_w", "viewport_h", "scroll_pct", "ip"), True),
+}
+
+
+def unread_fields(document: dict, read: Fields) -> dict | None:
+    """The document without the fields `read` lists (None when nothing is left)."""
+    rest = {}
+    for key, value in document.items():
+        spec = read.get(key)
+        if spec is None:
+            rest[key] = value
+        elif isinstance(spec, dict) and isinstance(value, dict):
+            inner = unread_fields(value, spec)
+            if inner is not None:
+                rest[key] = inner
+    return rest or None
+
+
 @dataclass(slots=True)
 class Mapped:
     project: Project
     message_id: str
     event_at: datetime
-    columns: dict[str, str | None]
+    columns: dict[str, object]
     properties: dict | None
     traits: dict | None
-    payload: dict
+    event: dict  # the parsed line, IP addresses truncated
 
 
 def detect_shape(event: dict) -> str | None:
@@ -53,30 +97,6 @@ def detect_shape(event: dict) -> str | None:
             if key in event:
                 return shape
     return None
-
-
-# ISO 8601 forms PostgreSQL reads exactly as datetime.fromisoformat does (with an offset):
-# ASCII digits, and offsets within PostgreSQL's +-15:59 (Python reads up to 23:59, and takes
-# "+05:60" for 06:00). Other times are formatted from the parsed datetime instead.
-_PLAIN_ISO = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
-    r"(?:Z|[+-](?:0[0-9]|1[0-5]):[0-5][0-9])"
-).fullmatch
-
-
-def time_text(moment: datetime, original: object = None) -> str:
-    """A UTC time as COPY text; the client's own string when it is plain ISO 8601
-    (formatting a datetime costs more than the rest of a column)."""
-    if original.__class__ is str and _PLAIN_ISO(original):  # type: ignore[arg-type]
-        return original  # type: ignore[return-value]
-    return "%04d-%02d-%02d %02d:%02d:%02d.%06d+00" % (  # noqa: UP031 - the fastest form
-        moment.year, moment.month, moment.day,
-        moment.hour, moment.minute, moment.second, moment.microsecond,
-    )
-
-
-def _bool(flag: bool) -> str:
-    return "t" if flag else "f"
 
 
 def _project(projects: dict[str, Project], value: object, field: str) -> tuple[str, Project]:
@@ -102,7 +122,7 @@ def _content_id(key: str, event: dict) -> str:
 
 
 def _truncate_ip_in(container: dict, field: str) -> str | None:
-    """Truncate `container[field]` in place (the payload keeps only the truncated form)."""
+    """Truncate `container[field]` in place (extra keeps only the truncated form)."""
     raw = container.get(field)
     if raw is None:
         return None
@@ -122,8 +142,8 @@ def _finish(
     event_type: str | None,
     event_name: str | None,
     properties: dict | None,
-    columns: dict[str, str | None],
-) -> dict[str, str | None]:
+    columns: dict[str, object],
+) -> dict[str, object]:
     """Columns every shape derives the same way: flags, page fallbacks, CTA, UTM, revenue."""
     if event_name is None:
         raise Rejected(v.MISSING_EVENT_NAME, "no event name")
@@ -141,8 +161,8 @@ def _finish(
     columns["source_shape"] = shape
     columns["event_type"] = event_type
     columns["event_name"] = event_name
-    columns["is_scroll"] = _bool(event_name == "scroll" or (is_tracker and event_type == "scroll"))
-    columns["is_click"] = _bool(is_click)
+    columns["is_scroll"] = event_name == "scroll" or (is_tracker and event_type == "scroll")
+    columns["is_click"] = is_click
     if is_click and columns.get("cta_label") is None:
         columns["cta_label"] = _prop_text(properties, "label")
     elif not is_click:
@@ -173,7 +193,6 @@ def map_segment(event: dict, projects: dict[str, Project]) -> Mapped:
     client_at = _required_time(event.get("timestamp"), "timestamp", v.iso_time)
     sent_at = v.optional_iso_time(event.get("sent_at"), "sent_at")
     received_at = v.optional_iso_time(event.get("received_at"), "received_at")
-    client_text = time_text(client_at, event["timestamp"])
     event_at = client_at
     if sent_at is not None and received_at is not None:
         try:  # client clock skew (SPEC 4)
@@ -191,7 +210,7 @@ def map_segment(event: dict, projects: dict[str, Project]) -> Mapped:
     anonymous_id = v.identifier(event.get("anonymous_id"), "anonymous_id")
     if anonymous_id is None and user_id is not None:
         anonymous_id = "user:" + user_id
-    # Both places are truncated (the payload keeps both); the column prefers context.ip.
+    # Both places are truncated (extra keeps the top-level one); the column prefers context.ip.
     context_ip, top_level_ip = _truncate_ip_in(context, "ip"), _truncate_ip_in(event, "ip")
     ip = context_ip or top_level_ip
     message_id = v.identifier(event.get("message_id"), "message_id")
@@ -199,15 +218,15 @@ def map_segment(event: dict, projects: dict[str, Project]) -> Mapped:
         message_id = _content_id(key, event)
 
     columns = {
-        "is_page_view": _bool(kind in ("page", "screen")),
-        "is_identify": _bool(kind == "identify"),
+        "is_page_view": kind in ("page", "screen"),
+        "is_identify": kind == "identify",
         "anonymous_id": anonymous_id,
         "user_id": user_id,
         "client_session_id": v.identifier(event.get("session_id"), "session_id"),
-        "event_at": client_text if event_at is client_at else time_text(event_at),
-        "client_event_at": client_text,
-        "sent_at": time_text(sent_at, event["sent_at"]) if sent_at else None,
-        "received_at": time_text(received_at, event["received_at"]) if received_at else None,
+        "event_at": event_at,
+        "client_event_at": client_at,
+        "sent_at": sent_at,
+        "received_at": received_at,
         "page_url": v.text(page.get("url"), "context.page.url"),
         "page_path": v.text(page.get("path"), "context.page.path"),
         "page_title": v.text(page.get("title"), "context.page.title"),
@@ -216,8 +235,8 @@ def map_segment(event: dict, projects: dict[str, Project]) -> Mapped:
         "ip": ip,
         "locale": v.text(context.get("locale"), "context.locale"),
         "timezone": v.text(context.get("timezone"), "context.timezone"),
-        "screen_width": _int_text(screen.get("width"), "context.screen.width"),
-        "screen_height": _int_text(screen.get("height"), "context.screen.height"),
+        "screen_width": v.integer(screen.get("width"), "context.screen.width"),
+        "screen_height": v.integer(screen.get("height"), "context.screen.height"),
         "scroll_pct": v.decimal_text(properties.get("scroll_pct")) if properties else None,
         "channel": v.text(context.get("channel"), "context.channel"),
         "library_name": v.text(library.get("name"), "context.library.name"),
@@ -234,14 +253,13 @@ def map_mobile(event: dict, projects: dict[str, Project]) -> Mapped:
     name = v.text(event.get("event_name"), "event_name")
     session_id = v.identifier(event.get("session_id"), "session_id")
     ip = _truncate_ip_in(event, "ip")
-    at = time_text(event_at)
     columns = {
-        "is_page_view": _bool(name in ("page_view", "screen_view")),
-        "is_identify": "f",
+        "is_page_view": name in ("page_view", "screen_view"),
+        "is_identify": False,
         "anonymous_id": session_id,
         "client_session_id": session_id,
-        "event_at": at,
-        "client_event_at": at,
+        "event_at": event_at,
+        "client_event_at": event_at,
         "ip": ip,
         "platform": v.text(event.get("platform"), "platform"),
         "scroll_pct": v.decimal_text(properties.get("scroll_pct")) if properties else None,
@@ -258,15 +276,14 @@ def map_server(event: dict, projects: dict[str, Project]) -> Mapped:
     user_id = v.identifier(event.get("user_id"), "user_id")
     session_id = v.identifier(event.get("session_id"), "session_id")
     ip = _truncate_ip_in(event, "ip")
-    at = time_text(event_at, event["created_at"])
     columns = {
-        "is_page_view": _bool(name == "page_view"),
-        "is_identify": "f",
+        "is_page_view": name == "page_view",
+        "is_identify": False,
         "anonymous_id": "user:" + user_id if user_id is not None else session_id,
         "user_id": user_id,
         "client_session_id": session_id,
-        "event_at": at,
-        "client_event_at": at,
+        "event_at": event_at,
+        "client_event_at": event_at,
         "ip": ip,
         "scroll_pct": v.decimal_text(properties.get("scroll_pct")) if properties else None,
     }
@@ -282,34 +299,28 @@ def map_tracker(event: dict, projects: dict[str, Project]) -> Mapped:
     name = v.text(event.get("name"), "name") or kind
     selector = v.text(event.get("selector"), "selector")
     ip = _truncate_ip_in(event, "ip")
-    at = time_text(event_at, event["created_at"])
     columns = {
-        "is_page_view": _bool(kind == "page_view"),
-        "is_identify": "f",
+        "is_page_view": kind == "page_view",
+        "is_identify": False,
         "cta_label": v.text(event.get("name"), "name") or selector,
         "anonymous_id": v.identifier(event.get("visitor_key"), "visitor_key"),
         "client_session_id": v.identifier(event.get("session_key"), "session_key"),
-        "event_at": at,
-        "client_event_at": at,
+        "event_at": event_at,
+        "client_event_at": event_at,
         "page_url": v.text(event.get("url"), "url"),
         "page_path": v.text(event.get("path"), "path"),
         "user_agent": v.text(event.get("user_agent"), "user_agent"),
         "ip": ip,
         "timezone": v.text(event.get("timezone"), "timezone"),
-        "screen_width": _int_text(event.get("viewport_w"), "viewport_w"),
-        "screen_height": _int_text(event.get("viewport_h"), "viewport_h"),
+        "screen_width": v.integer(event.get("viewport_w"), "viewport_w"),
+        "screen_height": v.integer(event.get("viewport_h"), "viewport_h"),
         "scroll_pct": v.number(event.get("scroll_pct"), "scroll_pct"),
     }
-    # x and y are checked for type only: they stay in the payload.
-    _int_text(event.get("x"), "x")
-    _int_text(event.get("y"), "y")
+    # x and y are checked for type only: they stay in extra.
+    v.integer(event.get("x"), "x")
+    v.integer(event.get("y"), "y")
     columns = _finish(project, TRACKER, kind, name, meta, columns)
     return Mapped(project, _content_id(key, event), event_at, columns, meta, None, event)
-
-
-def _int_text(value: object, field: str) -> str | None:
-    number = v.integer(value, field)
-    return None if number is None else str(number)
 
 
 MAPPERS: dict[str, Mapper] = {

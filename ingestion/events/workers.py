@@ -1,8 +1,9 @@
 """Mapping chunks on the other core: worker processes map, the loader process copies.
 
 Results come back in file order, and at most a few chunks are in flight, so memory stays
-flat however large the file is. Small files are mapped in-process: starting workers would
-cost more than it saves.
+flat however large the file is. A thread reads (and decompresses) the files and hands their
+chunks to the workers, so that it all happens while the loader waits on PostgreSQL. Small
+files are mapped in-process: starting workers would cost more than it saves.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import multiprocessing
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from queue import Full, Queue
 from typing import TypeVar
 
 from ingestion.events.chunk import ChunkContext, ChunkMapper, ChunkResult
@@ -21,6 +22,8 @@ from ingestion.events.reader import LineChunk
 
 IN_FLIGHT_PER_WORKER = 4
 PARENT_CHECK_SECONDS = 0.5
+STOP_CHECK_SECONDS = 0.1
+_END = object()
 _worker_mapper: ChunkMapper | None = None
 T = TypeVar("T")
 
@@ -43,6 +46,31 @@ def _exit_with_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _feed(executor: ProcessPoolExecutor, tasks: Iterable[tuple[T, ChunkContext, LineChunk | None]],
+          submitted: Queue, stop: threading.Event) -> None:
+    """The reader thread: submit every task, in order, at most the queue's size ahead; then
+    _END, or the exception that stopped it. Returns when `stop` is set (the loader is done)."""
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                submitted.put(item, timeout=STOP_CHECK_SECONDS)
+                return True
+            except Full:
+                continue
+        return False
+
+    try:
+        for tag, context, chunk in tasks:
+            future = None if chunk is None else executor.submit(_map_in_worker, context, chunk)
+            if not put((tag, future)):
+                return
+    except BaseException as exc:  # noqa: BLE001 - handed to the loader, which raises it
+        put(exc)
+        return
+    put(_END)
 
 
 def _map_in_worker(context: ChunkContext, chunk: LineChunk) -> ChunkResult:
@@ -78,17 +106,20 @@ class ChunkPool:
                 yield tag, mapper.map_chunk(chunk)
             return
         executor = self._start()
-        pending: deque[tuple[T, Future[ChunkResult] | None]] = deque()
-        limit = self.workers * IN_FLIGHT_PER_WORKER
-        for tag, context, chunk in tasks:
-            future = None if chunk is None else executor.submit(_map_in_worker, context, chunk)
-            pending.append((tag, future))
-            while len(pending) > limit or (pending and pending[0][1] is None):
-                done, oldest = pending.popleft()
-                yield done, None if oldest is None else oldest.result()
-        while pending:
-            done, oldest = pending.popleft()
-            yield done, None if oldest is None else oldest.result()
+        submitted: Queue = Queue(self.workers * IN_FLIGHT_PER_WORKER)
+        stop = threading.Event()
+        feeder = threading.Thread(target=_feed, args=(executor, tasks, submitted, stop),
+                                  name="chunk-reader", daemon=True)
+        feeder.start()
+        try:
+            while (item := submitted.get()) is not _END:
+                if isinstance(item, BaseException):
+                    raise item
+                tag, future = item
+                yield tag, None if future is None else future.result()
+        finally:
+            stop.set()
+            feeder.join()
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:

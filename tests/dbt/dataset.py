@@ -34,9 +34,11 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import psycopg
 
+from ingestion.events.chunk import event_key
 from ingestion.projects import Funnel, Project, write_projects
 from ingestion.warehouse import ensure_raw_schema
 
@@ -122,7 +124,7 @@ class Event:
             "scroll_pct": self.scroll_pct,
             "revenue": self.revenue,
             "properties": json.dumps({"revenue": self.revenue} if self.revenue is not None else {}),
-            "payload": json.dumps({"message_id": self.message_id}),
+            "event_key": UUID(bytes=event_key("shop", self.message_id)),
             "load_id": load_id,
             "line_number": line_number,
             "loaded_at": SECOND_LOAD_AT if self.second_load else FIRST_LOAD_AT,

@@ -6,12 +6,13 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from uuid import UUID
 
 import psycopg
 import pytest
 
 from ingestion.errors import BeaconError
-from ingestion.events import reader, shapes
+from ingestion.events import reader
 from ingestion.events.chunk import event_key
 from ingestion.events.landing import find_event_files, pending_files
 from ingestion.events.loader import load_file, load_landing
@@ -321,9 +322,10 @@ def test_a_key_committed_by_another_loader_during_the_copy_is_a_duplicate(
         ensure_raw_schema(other)
         other.execute(
             "insert into raw.events (project_id, message_id, source_shape, event_name,"
-            " is_page_view, is_identify, is_scroll, is_click, anonymous_id, event_at, payload,"
-            " load_id, line_number) values ('shop', 'm-1', 'segment', 'by the other loader',"
-            " false, false, false, false, 'a', now(), '{}', 0, 1)")
+            " is_page_view, is_identify, is_scroll, is_click, anonymous_id, event_at,"
+            " event_key, load_id, line_number) values ('shop', 'm-1', 'segment',"
+            " 'by the other loader', false, false, false, false, 'a', now(), %s, 0, 1)",
+            (UUID(bytes=event_key("shop", "m-1")),))
         results: list = []
         loading = threading.Thread(target=lambda: results.append(
             load_file(warehouse_dsn, path, PROJECTS, now=NOW)))
@@ -391,18 +393,32 @@ def test_values_postgresql_would_refuse_never_reach_it(warehouse_dsn: str, tmp_p
     ]
 
 
+REFUSING_TRIGGER = """
+create function raw.refuse_marked() returns trigger language plpgsql as $$
+begin
+    if new.event_name = 'refuse me' then
+        raise exception 'value refused by the test' using errcode = 'invalid_datetime_format';
+    end if;
+    return new;
+end $$;
+create trigger refuse_marked before insert on raw.events
+    for each row execute function raw.refuse_marked();
+"""
+
+
 def test_rows_postgresql_refuses_are_quarantined_and_the_rest_loaded(
     warehouse_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A value the mapping's checks miss fails its chunk's COPY: the loader finds the rows
     PostgreSQL refuses, quarantines them with its message, and loads the others."""
-    # A gap in the checks: every client time goes to PostgreSQL as it came.
-    monkeypatch.setattr(shapes, "_PLAIN_ISO", lambda text: True)
+    # A gap in the checks: the database refuses a value the mapping lets through.
+    with psycopg.connect(warehouse_dsn, autocommit=True) as conn:
+        ensure_raw_schema(conn)
+        conn.execute(REFUSING_TRIGGER)
     monkeypatch.setattr(reader, "CHUNK_BYTES", 4096)  # several chunks, a few lines each
-    refused_time = "2025-03-10T10:00:00+16:00"
     refused = {1, 2, 30, 59, 60}  # first and last lines, neighbours, alone in a chunk
     lines = [line(segment(message_id=f"m-{number}",
-                          timestamp=refused_time if number in refused else NOW.isoformat()))
+                          event="refuse me" if number in refused else "purchase"))
              for number in range(1, 61)]
     lines[39] = b'{"event": '  # quarantined by the mapping
     lines[44] = line(segment(message_id="m-10"))  # a duplicate
@@ -414,7 +430,7 @@ def test_rows_postgresql_refuses_are_quarantined_and_the_rest_loaded(
     assert result.reasons == {"rejected_by_database": 5, "invalid_json": 1}
     assert query(warehouse_dsn, "select status, lines_total, lines_loaded, lines_duplicate,"
                  " lines_quarantined from raw.load_manifest") == [("loaded", 60, 53, 1, 6)]
-    message = f'time zone displacement out of range: "{refused_time}" (column event_at)'
+    message = "value refused by the test"
     assert query(warehouse_dsn, "select line_number, reason, message, project_id, raw_text"
                  " from raw.quarantine where reason = 'rejected_by_database'"
                  " order by line_number") == [
@@ -452,3 +468,22 @@ def test_a_utf8_warehouse_keeps_quarantined_lines_as_they_are(
     path = write(tmp_path / "utf8.ndjson", [bad_json.encode()])
     load_file(warehouse_dsn, path, PROJECTS, now=NOW)
     assert query(warehouse_dsn, "select raw_text from raw.quarantine") == [(bad_json,)]
+
+NUMBERS = ["0", "-0", "7", "+7", "19.50", "-0.001", ".5", "5.", "1e3", "1.5E-3", "2.5e+2",
+           "12345678901234567890.000001", "0.00000000000000000001", "1e-30", "100000000",
+           "9999.9999", "10000", "-123456.7890", 1e16, 1.5e-7, 10**18, -3, 0.1]
+
+
+def test_numbers_are_stored_as_postgresql_reads_their_text(
+    warehouse_dsn: str, tmp_path: Path
+) -> None:
+    """Revenue and scroll depth go to numeric columns in binary (native/rows.c): each must be
+    the number, with the scale, that PostgreSQL's own input gives the same text."""
+    lines = [line(segment(message_id=f"n-{index}", properties={"amount": number}))
+             for index, number in enumerate(NUMBERS)]
+    load_file(warehouse_dsn, write(tmp_path / "numbers.ndjson", lines), PROJECTS, now=NOW)
+    stored = query(warehouse_dsn, "select revenue::text from raw.events order by line_number")
+    texts = [number if isinstance(number, str) else repr(number) for number in NUMBERS]
+    expected = query(warehouse_dsn, "select t::numeric::text from unnest(%s::text[])"
+                     " with ordinality as u(t, n) order by n", texts)
+    assert stored == expected

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ingestion.events.chunk import ChunkContext, ChunkMapper
-from ingestion.events.shapes import detect_shape
+from ingestion.events.shapes import READ_FIELDS, detect_shape, unread_fields
 from ingestion.events.validation import Rejected
 from ingestion.events.web import truncate_ip, utm_of
 from tests.ingestion.events.samples import NOW, PROJECTS, line, mobile, segment, server, tracker
@@ -21,18 +21,12 @@ def mapper() -> ChunkMapper:
     return ChunkMapper(ChunkContext(1, "test.ndjson", tuple(PROJECTS), NOW, 100_000))
 
 
-TIME_COLUMNS = ("event_at", "client_event_at", "sent_at", "received_at")
-
-
 def columns(mapper: ChunkMapper, event: dict) -> dict:
-    """The mapped columns, times read back as datetimes (their COPY text form may vary)."""
+    """The mapped columns, with the documents and the fields kept in extra."""
     mapped = mapper.map_line(line(event), False)
-    got = {**mapped.columns, "message_id": mapped.message_id,
-           "properties": mapped.properties, "traits": mapped.traits, "payload": mapped.payload}
-    for name in TIME_COLUMNS:
-        if got.get(name) is not None:
-            got[name] = datetime.fromisoformat(got[name])
-    return got
+    extra = unread_fields(mapped.event, READ_FIELDS[mapped.columns["source_shape"]])
+    return {**mapped.columns, "message_id": mapped.message_id,
+            "properties": mapped.properties, "traits": mapped.traits, "extra": extra}
 
 
 def utc(text: str) -> datetime:
@@ -43,22 +37,22 @@ def test_segment_maps_every_column(mapper: ChunkMapper) -> None:
     got = columns(mapper, segment())
     expected = {
         "project_id": "shop", "message_id": "m-1", "source_shape": "segment",
-        "event_type": "track", "event_name": "purchase", "is_page_view": "f",
-        "is_identify": "f", "is_scroll": "f", "is_click": "f", "cta_label": None,
+        "event_type": "track", "event_name": "purchase", "is_page_view": False,
+        "is_identify": False, "is_scroll": False, "is_click": False, "cta_label": None,
         "anonymous_id": "anon-1", "user_id": "user-1", "client_session_id": "cs-1",
         "event_at": utc("2025-03-10T10:00:00"), "client_event_at": utc("2025-03-10T10:00:00"),
         "sent_at": None, "received_at": None,
         "page_url": "https://shop.test/cart?utm_source=fb&utm_ad_id=42&x=1",
         "page_path": "/cart", "page_title": "Cart", "page_referrer": "https://google.com/",
         "user_agent": "Mozilla/5.0 Firefox/120", "ip": "203.0.113.0", "locale": "fr-FR",
-        "timezone": "Europe/Paris", "screen_width": "1920", "screen_height": "1080",
+        "timezone": "Europe/Paris", "screen_width": 1920, "screen_height": 1080,
         "channel": "web", "library_name": "analytics.js", "library_version": "4.1",
         "utm_source": "fb", "utm_ad_id": "42", "revenue": "19.5",
         "properties": {"amount": 19.5, "label": "Buy now"}, "traits": {"plan": "pro"},
     }
     assert {key: got.get(key) for key in expected} == expected
     assert got.get("utm_medium") is None and got.get("platform") is None
-    assert got["payload"]["context"]["ip"] == "203.0.113.0"  # truncated in the payload too
+    assert got["extra"] is None  # every field of the line is in a column
 
 
 def test_segment_clock_skew_uses_received_minus_client_delay(mapper: ChunkMapper) -> None:
@@ -77,11 +71,11 @@ def test_segment_clock_skew_uses_received_minus_client_delay(mapper: ChunkMapper
 
 @pytest.mark.parametrize(
     ("kind", "name", "page_view", "identify"),
-    [("page", "page_view", "t", "f"), ("screen", "page_view", "t", "f"),
-     ("identify", "identify", "f", "t"), ("track", "purchase", "f", "f")],
+    [("page", "page_view", True, False), ("screen", "page_view", True, False),
+     ("identify", "identify", False, True), ("track", "purchase", False, False)],
 )
-def test_segment_types(mapper: ChunkMapper, kind: str, name: str, page_view: str,
-                       identify: str) -> None:
+def test_segment_types(mapper: ChunkMapper, kind: str, name: str, page_view: bool,
+                       identify: bool) -> None:
     got = columns(mapper, segment(type=kind))
     assert (got["event_name"], got["is_page_view"], got["is_identify"], got["event_type"]) == (
         name, page_view, identify, kind)
@@ -111,7 +105,7 @@ def test_mobile_maps_and_uses_the_content_id(mapper: ChunkMapper) -> None:
                                     "is_page_view", "anonymous_id", "client_session_id",
                                     "event_at", "platform", "revenue", "user_id")} == {
         "project_id": "app", "source_shape": "mobile", "event_type": None,
-        "event_name": "screen_view", "is_page_view": "t", "anonymous_id": "sess-9",
+        "event_name": "screen_view", "is_page_view": True, "anonymous_id": "sess-9",
         "client_session_id": "sess-9", "event_at": utc("2025-03-10T10:00:00"),
         "platform": "android", "revenue": None, "user_id": None,
     }
@@ -132,7 +126,7 @@ def test_server_parses_string_properties_and_user_identity(mapper: ChunkMapper) 
                                     "client_session_id", "event_at", "page_url", "page_path",
                                     "utm_medium")} == {
         "project_id": "api", "source_shape": "server", "event_type": "page_view",
-        "event_name": "page_view", "is_page_view": "t", "anonymous_id": "user:u-7",
+        "event_name": "page_view", "is_page_view": True, "anonymous_id": "user:u-7",
         "user_id": "u-7", "client_session_id": "s-7", "event_at": utc("2025-03-10T09:30:00"),
         "page_url": "https://api.test/docs?utm_medium=email", "page_path": "/docs",
         "utm_medium": "email",
@@ -149,10 +143,10 @@ def test_tracker_click_with_cta_label_and_meta_revenue(mapper: ChunkMapper) -> N
                                     "scroll_pct", "screen_width", "screen_height",
                                     "utm_campaign", "revenue", "timezone")} == {
         "project_id": "shop", "source_shape": "tracker", "event_type": "click",
-        "event_name": "Sign up", "is_click": "t", "is_scroll": "f", "is_page_view": "f",
+        "event_name": "Sign up", "is_click": True, "is_scroll": False, "is_page_view": False,
         "cta_label": "Sign up", "anonymous_id": "vis-3", "client_session_id": "sk-3",
-        "event_at": utc("2025-03-10T10:00:00"), "scroll_pct": "40", "screen_width": "1280",
-        "screen_height": "720", "utm_campaign": "spring", "revenue": "12.50",
+        "event_at": utc("2025-03-10T10:00:00"), "scroll_pct": "40", "screen_width": 1280,
+        "screen_height": 720, "utm_campaign": "spring", "revenue": "12.50",
         "timezone": "Europe/Paris",
     }
     unnamed = columns(mapper, tracker(name=None))
@@ -163,8 +157,8 @@ def test_tracker_click_with_cta_label_and_meta_revenue(mapper: ChunkMapper) -> N
 
 def test_scroll_and_non_click_events(mapper: ChunkMapper) -> None:
     scroll = columns(mapper, tracker(event_type="scroll", name=None))
-    assert (scroll["is_scroll"], scroll["is_click"], scroll["cta_label"]) == ("t", "f", None)
-    assert columns(mapper, segment(event="scroll"))["is_scroll"] == "t"
+    assert (scroll["is_scroll"], scroll["is_click"], scroll["cta_label"]) == (True, False, None)
+    assert columns(mapper, segment(event="scroll"))["is_scroll"] is True
     assert columns(mapper, segment(event="click"))["cta_label"] == "Buy now"
 
 
@@ -200,31 +194,34 @@ def test_6to4_ipv6_keeps_only_the_24_of_its_ipv4() -> None:
     ("203.0.113.77", "203.0.113.0", "203.0.113.0"),
     ("unknown", "198.51.100.0", None),  # unreadable: dropped, the top-level address is used
 ])
-def test_segment_truncates_both_ips_in_column_and_payload(
+def test_segment_truncates_both_ips_in_column_and_extra(
     mapper: ChunkMapper, context_ip: str, column: str, stored_context_ip: str | None
 ) -> None:
-    """SPEC 4: truncated in the typed column and in the stored payload alike."""
+    """SPEC 4: truncated in the typed column and in what is stored of the line alike (the
+    top-level address is kept in extra: the column holds context.ip when there is one)."""
     event = segment(ip="198.51.100.23")
     event["context"]["ip"] = context_ip
-    got = columns(mapper, event)
-    assert got["ip"] == column
-    assert (got["payload"]["ip"], got["payload"]["context"]["ip"]) == (
+    mapped = mapper.map_line(line(event), False)
+    assert mapped.columns["ip"] == column
+    assert (mapped.event["ip"], mapped.event["context"]["ip"]) == (
         "198.51.100.0", stored_context_ip)
+    assert columns(mapper, event)["extra"] == {"ip": "198.51.100.0"}
 
 
-@pytest.mark.parametrize(("timestamp", "stored"), [
-    ("2025-03-10T10:00:00+15:59", "2025-03-10T10:00:00+15:59"),  # PostgreSQL reads it as sent
-    ("2025-03-10T10:00:00-15:59", "2025-03-10T10:00:00-15:59"),
-    ("2025-03-10T10:00:00+16:00", "2025-03-09 18:00:00.000000+00"),
-    ("2025-03-10T10:00:00.5-23:59", "2025-03-11 09:59:00.500000+00"),
-    ("2025-03-10 10:00:00+05:60", "2025-03-10 04:00:00.000000+00"),  # Python: +06:00
+@pytest.mark.parametrize(("timestamp", "instant"), [
+    ("2025-03-10T10:00:00+15:59", "2025-03-09T18:01:00"),
+    ("2025-03-10T10:00:00-15:59", "2025-03-11T01:59:00"),
+    ("2025-03-10T10:00:00+16:00", "2025-03-09T18:00:00"),  # beyond PostgreSQL's offsets
+    ("2025-03-10T10:00:00.5-23:59", "2025-03-11T09:59:00.5"),
+    ("2025-03-10 10:00:00+05:60", "2025-03-10T04:00:00"),  # Python reads +06:00
 ])
-def test_offsets_beyond_postgresqls_range_are_stored_in_utc(
-    mapper: ChunkMapper, timestamp: str, stored: str
+def test_offsets_are_read_as_python_reads_them(
+    mapper: ChunkMapper, timestamp: str, instant: str
 ) -> None:
+    """Times reach PostgreSQL as instants (binary COPY), so any offset Python reads is stored."""
     mapped = mapper.map_line(line(segment(timestamp=timestamp, sent_at=timestamp)), False)
     assert (mapped.columns["event_at"], mapped.columns["client_event_at"],
-            mapped.columns["sent_at"]) == (stored, stored, stored)
+            mapped.columns["sent_at"]) == (utc(instant),) * 3
 
 
 ID_FIELDS = [

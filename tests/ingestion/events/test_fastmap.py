@@ -1,0 +1,157 @@
+"""The native fast path (native/fastmap.c) maps every line it takes exactly as shapes.py does.
+
+For each line: when the fast path returns a row, the reference mapping must give the very same
+bytes; when the reference rejects the line, the fast path must have declined it. Lines are the
+sample generator's (every shape, with its malformed lines) and hand-made edge cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ingestion.events import _fastmap
+from ingestion.events.chunk import ChunkContext, ChunkMapper
+from ingestion.events.reader import read_chunks
+from ingestion.events.validation import Rejected
+from ingestion.projects import load_projects
+from ingestion.sample_data import generate
+from tests.ingestion.events.samples import NOW, PROJECTS, line, mobile, segment, server, tracker
+
+
+def compare(mapper: ChunkMapper, lines: list[bytes], first_line: int = 1) -> tuple[int, int]:
+    """Assert the fast path agrees with the reference on every line; (fast, reference-only)
+    counts of the lines that were loaded."""
+    fast_count = reference_only = 0
+    for number, (raw, fast) in enumerate(
+        zip(lines, _fastmap.map_lines(lines, first_line, mapper.native_context), strict=True),
+        first_line,
+    ):
+        try:
+            reference = mapper.event_row(mapper.map_line(raw, number == 1), number)
+        except Rejected as rejected:
+            assert fast is None, f"line {number} ({rejected.reason}) was mapped: {raw[:200]!r}"
+            continue
+        if fast is None:
+            reference_only += 1
+        else:
+            assert fast == reference, f"line {number} differs: {raw[:300]!r}"
+            fast_count += 1
+    return fast_count, reference_only
+
+
+@pytest.fixture
+def mapper() -> ChunkMapper:
+    return ChunkMapper(ChunkContext(3, "edge.ndjson", tuple(PROJECTS), NOW, 100_000))
+
+
+def test_the_sample_data_is_mapped_alike_and_nearly_all_by_the_fast_path(tmp_path: Path) -> None:
+    generate(tmp_path, events=4_000, days=3, seed=11, workers=1)
+    projects = tuple(load_projects(tmp_path / "projects.yml"))
+    summary_now = NOW.replace(year=2026, month=11, day=2)
+    mapper = ChunkMapper(ChunkContext(1, "sample", projects, summary_now, 1_000_000))
+    fast = reference_only = 0
+    for path in sorted((tmp_path / "landing").rglob("*.ndjson.gz")):
+        for chunk in read_chunks(path, 1_000_000):
+            if chunk.oversize:
+                continue
+            lines = chunk.data.split(b"\n")
+            counts = compare(mapper, lines[:-1] if lines[-1] == b"" else lines, chunk.first_line)
+            fast, reference_only = fast + counts[0], reference_only + counts[1]
+    assert fast > 3_500
+    assert reference_only < fast / 20, "the fast path declines too many good lines"
+
+
+EDGE_CASES: list[Callable[[], dict]] = [
+    # ids and texts of other types
+    lambda: segment(user_id=12345), lambda: segment(anonymous_id=7.5),
+    lambda: segment(message_id=""), lambda: segment(anonymous_id="", user_id="u"),
+    lambda: segment(event=None, type="alias"), lambda: segment(type=None),
+    lambda: segment(type="screen"), lambda: segment(type="identify", traits=None),
+    lambda: segment(write_key=None, project_key="pub_shop"), lambda: segment(write_key=7),
+    lambda: segment(context=None), lambda: segment(context={"traits": {"a": 1}}),
+    lambda: segment(context={"page": "x"}), lambda: segment(properties=[]),
+    lambda: segment(properties={}), lambda: segment(properties={"amount": True}),
+    lambda: segment(properties={"amount": "1e3"}), lambda: segment(properties={"amount": "-.5"}),
+    lambda: segment(properties={"amount": 10**18}), lambda: segment(properties={"amount": 1e300}),
+    lambda: segment(properties={"amount": " 7 "}), lambda: segment(properties={"amount": "١"}),
+    lambda: segment(properties={"scroll_pct": "55.50", "label": 3}),
+    lambda: segment(event="click", properties={"label": ""}),
+    lambda: segment(event="click", properties={"label": "Go", "url": "/x?utm_source=p"}),
+    lambda: segment(unknown={"nested": [1, 2]}, extra_field="kept"),
+    # times
+    lambda: segment(timestamp="2025-03-10T10:00:00"), lambda: segment(timestamp="2025-03-10"),
+    lambda: segment(timestamp="2025-03-10T10:00:00.1Z"),
+    lambda: segment(timestamp="2025-03-10T10:00:00.1234567Z"),
+    lambda: segment(timestamp="2025-03-10T10:00:00z"),
+    lambda: segment(timestamp="2025-03-10T10:00:00+0530"),
+    lambda: segment(timestamp="2025-03-10T10:00:00,5Z"),
+    lambda: segment(timestamp=" 2025-03-10T10:00:00Z"),
+    lambda: segment(timestamp="2025-02-29T10:00:00Z"),
+    lambda: segment(timestamp="2024-02-29T10:00:00Z"),
+    lambda: segment(timestamp="0001-01-01T00:00:00+01:00"), lambda: segment(timestamp=""),
+    lambda: segment(timestamp=1741600800), lambda: segment(sent_at="", received_at=None),
+    lambda: segment(sent_at="2025-03-10T10:00:05Z", received_at="2025-03-10T10:00:07Z"),
+    lambda: segment(sent_at="0001-01-01T00:00:00Z", received_at="9999-12-31T00:00:00Z"),
+    lambda: mobile(timestamp_ms=1741600800000.5), lambda: mobile(timestamp_ms="1741600800000"),
+    lambda: mobile(timestamp_ms=True), lambda: mobile(timestamp_ms=2**62),
+    lambda: mobile(timestamp_ms=-62135596800000), lambda: mobile(timestamp_ms=None),
+    # IP addresses
+    lambda: mobile(ip="203.0.113.7"), lambda: mobile(ip="010.001.002.003"),
+    lambda: mobile(ip="256.1.1.1"), lambda: mobile(ip=" 203.0.113.7"),
+    lambda: mobile(ip="1.2.3"), lambda: mobile(ip="::ffff:203.0.113.7"),
+    lambda: mobile(ip="2002:cb00:7107:12::1"), lambda: mobile(ip="fe80::1%eth0"),
+    lambda: mobile(ip="2001:db8::1"), lambda: mobile(ip=17), lambda: mobile(ip=""),
+    lambda: mobile(ip="10.0.0.1, 203.0.113.7"),
+    # URLs, paths and UTM parameters
+    lambda: tracker(path=None, url="https://shop.test"), lambda: tracker(path=None, url="/a/b?c"),
+    lambda: tracker(path=None, url="shop.test/a"), lambda: tracker(path=None, url="a:b/c"),
+    lambda: tracker(path=None, url="1http://x/y"), lambda: tracker(path=None, url="http://[::1]/p"),
+    lambda: tracker(path=None, url="http://[::1/p"), lambda: tracker(path=None, url="https://é.test/ü"),
+    lambda: tracker(path=None, url="https://x.test/p#f?utm_source=no"),
+    lambda: tracker(path=None, url=" https://x.test/lead"),
+    lambda: tracker(url="https://x.test/?utm_source=a%20b&utm_source=c&utm_medium=&fbclid=F"),
+    lambda: tracker(url="https://x.test/?utm_campaign=spring+sale&utm_term=%00"),
+    lambda: tracker(url="https://x.test/?utm_content=caf%C3%A9&utm_id=é"),
+    lambda: tracker(url="https://x.test/?utm_source&utm_ad_id=1=2"),
+    # tracker specifics
+    lambda: tracker(name=None), lambda: tracker(name=None, selector=None, meta={"label": "L"}),
+    lambda: tracker(event_type="scroll", scroll_pct="33.3"), lambda: tracker(scroll_pct=True),
+    lambda: tracker(scroll_pct=""), lambda: tracker(viewport_w="1280"), lambda: tracker(x=1.0),
+    lambda: tracker(y="up"), lambda: tracker(viewport_h=2**31),
+    lambda: tracker(meta='{"amount": 5}'), lambda: tracker(meta="  "), lambda: tracker(meta="[1]"),
+    lambda: tracker(meta=None), lambda: tracker(visitor_key="é" * 512),
+    lambda: tracker(visitor_key="x" * 513),
+    # server specifics
+    lambda: server(properties='{"url": "https://api.test/d?utm_medium=a+b"}'),
+    lambda: server(properties="not json"), lambda: server(properties={"x": 1}),
+    lambda: server(user_id=None, session_id=None), lambda: server(user_id=42),
+    lambda: server(created_at="2025-03-10 09:30:00.123+02:00"),
+    # the project and the event time's range
+    lambda: segment(write_key="wk_unknown"),
+    lambda: mobile(timestamp_ms=1742040000001 + 86_400_000),
+    lambda: server(created_at="2025-01-01 00:00:00"),
+]
+
+
+@pytest.mark.parametrize("make", EDGE_CASES)
+def test_edge_cases_are_mapped_alike(mapper: ChunkMapper, make: Callable[[], dict]) -> None:
+    compare(mapper, [line(make())], first_line=2)
+
+
+@pytest.mark.parametrize("raw", [
+    b"\xef\xbb\xbf" + line(mobile()), line(mobile()) + b"\r", b"  " + line(mobile()) + b" ",
+    line(segment()).replace(b'"m-1"', b'"m\\u00e9"'), line(segment()).replace(b"Cart", b"\\u0000"),
+    b'{"api_key": "ak_app", "api_key": "pub_shop"}', b"[1, 2]", b"", b"{", b"\xff",
+    line(segment(properties={"deep": [[[[[[]]]]]]})),
+    b"{" + b'"a":[' * 300 + b"]" * 300 + b', "api_key": "ak_app"}',
+])
+def test_raw_lines_are_mapped_alike(mapper: ChunkMapper, raw: bytes) -> None:
+    compare(mapper, [raw])
+
+
+def test_columns_match_copy_format() -> None:
+    with pytest.raises(RuntimeError, match="differ"):
+        _fastmap.check_columns(["project_id"])
