@@ -18,3 +18,23 @@
 {% macro postgres__analyze_table(relation) %}analyze {{ relation }}{% endmacro %}
 {% macro default__analyze_table(relation) %}{% endmacro %}
 
+
+{#- on-run-start: fresh statistics for raw.events when rows were loaded (or deleted) since it
+    was last analyzed, before any model plans a query on it (the loaders leave that to the build
+    that reads the rows: several loads may come before it). A sample, so a second or so. -#}
+{% macro analyze_changed_raw_events() %}
+    {{ return(adapter.dispatch('analyze_changed_raw_events', 'beacon')()) }}
+{% endmacro %}
+{% macro postgres__analyze_changed_raw_events() -%}
+do $$
+begin
+    if exists (
+        select 1 from pg_stat_user_tables
+        where schemaname = 'raw' and relname = 'events' and n_mod_since_analyze > 0
+    ) then
+        analyze raw.events;
+    end if;
+end
+$$
+{%- endmacro %}
+{% macro default__analyze_changed_raw_events() %}{% endmacro %}

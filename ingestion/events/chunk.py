@@ -54,13 +54,28 @@ class ChunkContext:
 
 @dataclass
 class ChunkResult:
+    """A chunk's lines mapped: its new rows (the first copy of each key), end to end in key
+    order (so that the primary key's inserts, and the key lookups, visit each index page once
+    per chunk rather than once per row), and its quarantine rows."""
+
     lines: int = 0
-    rows: list[bytes] = field(default_factory=list)  # binary COPY rows of raw.events, by key
-    keys: list[bytes] = field(default_factory=list)  # their event_key (see event_key()), sorted
+    rows: bytes = b""  # binary COPY rows of raw.events
+    keys: bytes = b""  # their event_key (see event_key()), 16 bytes each
+    ends: bytes = b""  # where each row ends in `rows`, native int64s
     duplicates: int = 0
     quarantine: bytes = b""
     quarantined: int = 0
     reasons: Counter = field(default_factory=Counter)
+
+    def __len__(self) -> int:
+        return len(self.keys) // 16
+
+    def row_list(self) -> list[bytes]:
+        ends = memoryview(self.ends).cast("q")
+        return [self.rows[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+
+    def key_list(self) -> list[bytes]:
+        return [self.keys[at:at + 16] for at in range(0, len(self.keys), 16)]
 
 
 def line_number_of(row: bytes) -> int:
@@ -100,35 +115,22 @@ class ChunkMapper:
         lines = chunk.data.split(b"\n")
         if lines[-1] == b"":
             lines.pop()
-        result = ChunkResult(lines=len(lines))
-        rows, keys = result.rows, result.keys
         quarantine: list[bytes] = []
-        seen: set[bytes] = set()
-        fast = _fastmap.map_lines(lines, first_line, self.native_context)
-        for number, (line, mapped_fast) in enumerate(zip(lines, fast, strict=True), first_line):
-            if mapped_fast is not None:
-                row, key = mapped_fast
-            else:
-                try:
-                    row, key = self.event_row(self.map_line(line, number == 1), number)
-                except Rejected as rejected:
-                    quarantine.append(self.quarantine(number, line, rejected))
-                    result.reasons[rejected.reason] += 1
-                    continue
-            if key in seen:
-                result.duplicates += 1
-                continue
-            seen.add(key)
-            rows.append(row)
-            keys.append(key)
-        # In key order, the primary key's inserts (and the loader's key check) visit each index
-        # page once per chunk, not once per row: a tenth of PostgreSQL's time in a load.
-        order = sorted(range(len(keys)), key=keys.__getitem__)
-        result.rows = [rows[i] for i in order]
-        result.keys = [keys[i] for i in order]
-        result.quarantine = b"".join(quarantine)
-        result.quarantined = len(quarantine)
-        return result
+        reasons: Counter = Counter()
+
+        def mapped_here(line: bytes, number: int) -> tuple[bytes, bytes] | None:
+            """A line the native fast path declined: its row and key, or None (quarantined)."""
+            try:
+                return self.event_row(self.map_line(line, number == 1), number)
+            except Rejected as rejected:
+                quarantine.append(self.quarantine(number, line, rejected))
+                reasons[rejected.reason] += 1
+                return None
+
+        rows, keys, ends, duplicates = _fastmap.map_chunk(
+            lines, first_line, self.native_context, mapped_here)
+        return ChunkResult(len(lines), rows, keys, ends, duplicates, b"".join(quarantine),
+                           len(quarantine), reasons)
 
     def quarantine_refused(
         self, chunk: LineChunk, result: ChunkResult, refused: list[tuple[bytes, str]]

@@ -51,7 +51,7 @@ class KeyFilter:
         if row is not None and row[2] + new <= row[1]:
             return cls(bytearray(row[0]), row[1], row[2])
         stored = conn.execute("select count(*) from raw.events").fetchone()[0]
-        rebuilt = cls.empty(2 * (stored + new))
+        rebuilt = cls.empty(2 * stored + new)  # room to grow: rebuilt when nearly full
         rebuilt._add_stored_keys(conn)
         return rebuilt
 

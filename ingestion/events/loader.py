@@ -1,23 +1,28 @@
 """Loading landing files into `raw.events` and `raw.quarantine` (SPEC 3.2 and 4).
 
 One connection serves the whole run. Files are hashed first, and those whose content is
-loaded already are skipped without being read. The rest stream through the mapping workers
-(workers.py) in file order, so the workers map the next files while this process copies the
-current one.
+loaded already are skipped without being read. The rest stream through the mapping thread
+(mapping_ahead.py) in file order, so it maps the next chunks while this thread copies the
+current ones.
 
-Per file, in one transaction: for every chunk, the keys of its rows are looked up in
-`raw.events` (which sees the rows of earlier chunks and files) and only the new rows are
-COPY'd straight into the table: the first copy of every (project, message id) is kept and
-the others are counted as duplicates. Rejected lines are COPY'd into `raw.quarantine`, and so
-are the rare rows PostgreSQL refuses a value of (reason `rejected_by_database`). The
-manifest row turns `loaded` in that same transaction, so a crash leaves either the whole
-file or nothing, and the rerun loads it again from the start.
+Files go in batches (batch.py): several in one transaction and one COPY stream, the rows
+whose keys raw.events may hold already (key_filter.py) held back and looked up together, so
+that the first copy of every (project, message id) is kept and the others are counted as
+duplicates. Rejected lines go to `raw.quarantine`. The manifest rows turn `loaded` in that
+same transaction, so a crash leaves each file whole or absent, and the rerun loads the
+missing ones from the start.
+
+When a batch fails (a file that cannot be read whole, a row PostgreSQL refuses, a key another
+loader commits meanwhile), its files are loaded again one by one, each in a transaction of its
+own, chunk by chunk in savepoints: the rows PostgreSQL refuses a value of are quarantined
+(reason `rejected_by_database`) and the others loaded.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gzip
+import itertools
 import re
 import time
 import zlib
@@ -34,35 +39,30 @@ from isal import isal_zlib
 from ingestion import config
 from ingestion.errors import BeaconError
 from ingestion.events import manifest, reader
-from ingestion.events.chunk import ChunkContext, ChunkMapper, ChunkResult
-from ingestion.events.copy_format import (
-    BINARY_HEADER,
-    BINARY_TRAILER,
-    EVENT_COLUMNS,
-    QUARANTINE_COLUMNS,
+from ingestion.events.batch import (
+    BATCH_ROWS,
+    COPY_EVENTS,
+    COPY_QUARANTINE,
+    RETRY_ALONE,
+    Batch,
+    BatchFailed,
+    existing_keys,
 )
+from ingestion.events.chunk import ChunkContext, ChunkMapper, ChunkResult
+from ingestion.events.copy_format import BINARY_HEADER, BINARY_TRAILER
 from ingestion.events.key_filter import KeyFilter
 from ingestion.events.landing import check_landing_dir, find_event_files, source_path
+from ingestion.events.mapping_ahead import mapped_ahead
 from ingestion.events.reader import LineChunk, read_chunks
-from ingestion.events.workers import ChunkPool
 from ingestion.postgres import connection
 from ingestion.projects import Project, write_projects
 from ingestion.warehouse import ensure_raw_schema
 
 Progress = Callable[[str], None]
 
-PARALLEL_MIN_BYTES = 8 * 1024 * 1024  # less data than this is mapped in-process
 PROGRESS_EVERY_SECONDS = 2.0
 CONCURRENT_COPY_RETRIES = 3
 
-COPY_EVENTS = f"copy raw.events ({', '.join(EVENT_COLUMNS)}) from stdin (format binary)"
-COPY_QUARANTINE = f"copy raw.quarantine ({', '.join(QUARANTINE_COLUMNS)}) from stdin"
-# The chunk's keys travel as one bytea of 16-byte digests (a text[] of uuids costs 3x more).
-EXISTING_KEYS = (
-    "select uuid_send(event_key) from raw.events where event_key = any(array("
-    " select encode(substring(%(keys)s from i * 16 + 1 for 16), 'hex')::uuid"
-    " from generate_series(0, length(%(keys)s) / 16 - 1) as i))"
-)
 READ_ERRORS = (OSError, EOFError, zlib.error, isal_zlib.error, gzip.BadGzipFile)
 _COPY_COLUMN = re.compile(r"column (\w+)")  # in a COPY error's context
 
@@ -211,7 +211,7 @@ class _FileFailed(Exception):
 
 
 class _LoadRun:
-    """Loading a list of files over one connection, the mapping done ahead by workers."""
+    """Loading a list of files over one connection, the mapping done ahead by a thread."""
 
     def __init__(self, conn: psycopg.Connection, projects: list[Project],
                  now: datetime | None, max_line_bytes: int, progress: Progress | None):
@@ -223,6 +223,8 @@ class _LoadRun:
         self.progress = progress
         self.ascii_quarantine = conn.info.parameter_status("server_encoding") != "UTF8"
         self.key_filter: KeyFilter | None = None
+        self.previous_versions: dict[int, int] = {}  # by load id
+        self.last_report = time.monotonic()
 
     def load(self, files: list[tuple[Path, str]]) -> list[FileResult]:
         results: dict[int, FileResult] = {}
@@ -234,28 +236,125 @@ class _LoadRun:
                 results[number] = self._failed(path, source, "",
                                                f"cannot read {source}: {exc.strerror or exc}")
         loaded = manifest.loaded_checksums(self.conn, [item[3].checksum for item in identified])
-        pending = [item for item in identified if item[3].checksum not in loaded]
+        pending: dict[str, tuple[int, Path, str, manifest.FileIdentity]] = {}
         for number, path, source, identity in identified:
-            if identity.checksum in loaded:
+            if identity.checksum in loaded or identity.checksum in pending:
                 _say(self.progress, f"{source}: already loaded (same checksum), skipped")
                 results[number] = FileResult(path, source, identity.checksum, "skipped")
-        load_ids = manifest.reserve_load_ids(self.conn, len(pending)) if pending else []
-        todo = [_File(number, path, source, identity, load_id)
-                for (number, path, source, identity), load_id in zip(pending, load_ids,
-                                                                      strict=True)]
-        self.key_filter = KeyFilter.load(self.conn, [f.path for f in todo]) if todo else None
-        parallel = sum(f.identity.size_bytes for f in todo) >= PARALLEL_MIN_BYTES
-        with ChunkPool() as pool:
-            stream = pool.map(self._tasks(todo), parallel)
-            for file, pieces in groupby(stream, key=lambda item: item[0].file):
-                results[file.number] = self._load_file(file, pieces)
-        if self.key_filter is not None:
-            self.key_filter.save(self.conn)
-        if any(result.loaded for result in results.values()):
-            # Fresh statistics for the dbt build that usually follows: autovacuum would get
-            # there too, but maybe a minute into that build. A sample, so a second or so.
-            self.conn.execute("analyze raw.events")
+            else:
+                pending[identity.checksum] = (number, path, source, identity)
+        if pending:
+            self._load_pending(list(pending.values()), results)
+            # The build that reads these rows analyzes raw.events when it was modified since
+            # its last analyze (dbt's on-run-start): the count it reads is flushed here, not
+            # whenever this session ends.
+            self.conn.execute("select pg_stat_force_next_flush()")
         return [results[number] for number in range(len(files))]
+
+    def _load_pending(self, pending: list[tuple[int, Path, str, manifest.FileIdentity]],
+                      results: dict[int, FileResult]) -> None:
+        """Load files of distinct contents not loaded yet, under their locks, in batches."""
+        load_ids = manifest.reserve_load_ids(self.conn, len(pending))
+        files = [_File(number, path, source, identity, load_id)
+                 for (number, path, source, identity), load_id in zip(pending, load_ids,
+                                                                      strict=True)]
+        checksums = [file.identity.checksum for file in files]
+        manifest.lock(self.conn, checksums)
+        try:
+            todo = []
+            for file, started in zip(files, manifest.start(
+                    self.conn, [(f.load_id, f.source, f.identity) for f in files]), strict=True):
+                if started.interrupted:
+                    _say(self.progress,
+                         f"{file.source}: an earlier load was interrupted; loading it again")
+                if started.loaded:  # by a concurrent loader
+                    _say(self.progress, f"{file.source}: already loaded (same checksum), skipped")
+                    results[file.number] = FileResult(file.path, file.source,
+                                                      file.identity.checksum, "skipped")
+                else:
+                    self.previous_versions[file.load_id] = started.previous_versions
+                    todo.append(file)
+            self.key_filter = KeyFilter.load(self.conn, [file.path for file in todo])
+            with contextlib.closing(mapped_ahead(self._tasks(todo))) as stream:
+                files_stream = groupby(stream, key=lambda item: item[0].file)
+                for first in files_stream:
+                    results.update(self._load_batch(first, files_stream))
+            self.key_filter.save(self.conn)
+        finally:
+            if not self.conn.closed:
+                manifest.unlock(self.conn, checksums)
+
+    def _load_batch(
+        self, first: tuple[_File, Iterator[tuple[_Piece, ChunkResult | None]]],
+        rest: Iterator[tuple[_File, Iterator[tuple[_Piece, ChunkResult | None]]]],
+    ) -> dict[int, FileResult]:
+        """The first file and the next ones, until the batch is full, in one transaction;
+        when that fails, the same files one by one (_load_alone)."""
+        assert self.key_filter is not None
+        files: list[_File] = []
+        try:
+            with self.conn.transaction(), Batch(self.conn, self.key_filter) as batch:
+                for file, pieces in itertools.chain([first], rest):
+                    files.append(file)
+                    batch.add(file.load_id, self._reported(file, pieces))
+                    if batch.rows >= BATCH_ROWS:
+                        break
+                tallies = batch.finish()
+        except (BatchFailed, *RETRY_ALONE):
+            return {file.number: self._load_alone(file) for file in files}
+        return {file.number: self._result(file, tallies[file.load_id].counts(),
+                                          tallies[file.load_id].reasons,
+                                          tallies[file.load_id].seconds)
+                for file in files}
+
+    def _reported(self, file: _File, pieces: Iterable[tuple[_Piece, ChunkResult | None]]
+                  ) -> Iterator[tuple[ChunkResult | None, str | None]]:
+        """The file's (result, read error) pairs, reporting progress as they are taken."""
+        lines = 0
+        for piece, result in pieces:
+            yield result, piece.error
+            if result is not None:
+                lines += result.lines
+                self._report(file, lines, piece)
+
+    def _report(self, file: _File, lines: int, piece: _Piece) -> None:
+        if self.progress and time.monotonic() - self.last_report >= PROGRESS_EVERY_SECONDS:
+            self.last_report = time.monotonic()
+            assert piece.chunk is not None
+            share = 100 * piece.chunk.position / max(file.identity.size_bytes, 1)
+            self.progress(f"{file.source}: {lines:,} lines ({share:.0f}%)")
+
+    def _load_alone(self, file: _File) -> FileResult:
+        """A file in a transaction of its own, mapped here, with a savepoint per chunk."""
+        mapper = ChunkMapper(self._context(file))
+        pieces = ((piece, None if chunk is None else mapper.map_chunk(chunk))
+                  for piece, _, chunk in self._tasks([file]))
+        started = time.monotonic()
+        try:
+            with self.conn.transaction():
+                counts, reasons = self._copy_file(file, pieces)
+                manifest.finish(self.conn, {file.load_id: counts})
+        except _FileFailed as exc:
+            _record_failure(self.conn, file.load_id, str(exc))
+            _say(self.progress, f"{file.source}: FAILED: {exc}")
+            return self._failed(file.path, file.source, file.identity.checksum, str(exc))
+        except BaseException as exc:
+            _record_failure(self.conn, file.load_id, f"{type(exc).__name__}: {exc}")
+            raise
+        return self._result(file, counts, reasons, time.monotonic() - started)
+
+    def _result(self, file: _File, counts: manifest.Counts, reasons: Counter,
+                seconds: float) -> FileResult:
+        previous = self.previous_versions[file.load_id]
+        _say(self.progress, f"{file.source}: {counts.lines:,} lines: {counts.loaded:,} loaded,"
+                            f" {counts.duplicates:,} duplicates, {counts.quarantined:,}"
+                            f" quarantined in {seconds:.1f} s"
+                            + (f" (version {previous + 1})" if previous else ""))
+        return FileResult(
+            file.path, file.source, file.identity.checksum,
+            "new_version" if previous else "loaded", previous + 1, file.load_id, counts.lines,
+            counts.loaded, counts.duplicates, counts.quarantined, dict(reasons), seconds,
+        )
 
     def _tasks(self, files: list[_File]) -> Iterator[tuple[_Piece, ChunkContext, LineChunk | None]]:
         """Every chunk of every file, then the file's end (with its read error, if any)."""
@@ -274,65 +373,25 @@ class _LoadRun:
         return ChunkContext(file.load_id, file.source, self.projects, self.now,
                             self.max_line_bytes, self.ascii_quarantine)
 
-    def _load_file(
-        self, file: _File, pieces: Iterator[tuple[_Piece, ChunkResult | None]]
-    ) -> FileResult:
-        conn, source, checksum = self.conn, file.source, file.identity.checksum
-        manifest.lock(conn, checksum)
-        try:
-            if manifest.close_interrupted(conn, checksum):
-                _say(self.progress, f"{source}: an earlier load was interrupted; loading it again")
-            if manifest.loaded_load_id(conn, checksum) is not None:  # by a concurrent loader
-                _say(self.progress, f"{source}: already loaded (same checksum), skipped")
-                return FileResult(file.path, source, checksum, "skipped")
-            previous = manifest.loaded_versions(conn, source)
-            manifest.start(conn, file.load_id, source, file.identity, previous + 1)
-            started = time.monotonic()
-            try:
-                with conn.transaction():
-                    counts, reasons = self._copy_file(file, pieces)
-                    manifest.finish(conn, file.load_id, counts)
-            except _FileFailed as exc:
-                _record_failure(conn, file.load_id, str(exc))
-                _say(self.progress, f"{source}: FAILED: {exc}")
-                return self._failed(file.path, source, checksum, str(exc))
-            except BaseException as exc:
-                _record_failure(conn, file.load_id, f"{type(exc).__name__}: {exc}")
-                raise
-        finally:
-            if not conn.closed:
-                manifest.unlock(conn, checksum)
-        seconds = time.monotonic() - started
-        status = "new_version" if previous else "loaded"
-        _say(self.progress, f"{source}: {counts.lines:,} lines: {counts.loaded:,} loaded,"
-                            f" {counts.duplicates:,} duplicates, {counts.quarantined:,}"
-                            f" quarantined in {seconds:.1f} s"
-                            + (f" (version {previous + 1})" if previous else ""))
-        return FileResult(
-            file.path, source, checksum, status, previous + 1, file.load_id, counts.lines,
-            counts.loaded, counts.duplicates, counts.quarantined, dict(reasons), seconds,
-        )
-
     def _copy_file(
         self, file: _File, pieces: Iterable[tuple[_Piece, ChunkResult | None]]
     ) -> tuple[manifest.Counts, Counter]:
         lines = loaded = duplicates = quarantined = 0
         reasons: Counter = Counter()
-        last_report = time.monotonic()
         with self.conn.cursor() as cur:
             for piece, result in pieces:
                 if result is None:  # the end of the file
                     if piece.error:
                         raise _FileFailed(piece.error)
                     break
-                if result.rows:
+                if len(result):
                     copied, refused = self._copy_new_rows(cur, result)
                     if refused:
                         assert piece.chunk is not None
                         ChunkMapper(self._context(file)).quarantine_refused(
                             piece.chunk, result, refused)
                     loaded += copied
-                    duplicates += len(result.rows) - copied - len(refused)
+                    duplicates += len(result) - copied - len(refused)
                 if result.quarantined:
                     with cur.copy(COPY_QUARANTINE) as copy:
                         copy.write(result.quarantine)
@@ -340,11 +399,7 @@ class _LoadRun:
                 duplicates += result.duplicates
                 quarantined += result.quarantined
                 reasons.update(result.reasons)
-                if self.progress and time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
-                    last_report = time.monotonic()
-                    assert piece.chunk is not None
-                    share = 100 * piece.chunk.position / max(file.identity.size_bytes, 1)
-                    self.progress(f"{file.source}: {lines:,} lines ({share:.0f}%)")
+                self._report(file, lines, piece)
         return manifest.Counts(lines, loaded, duplicates, quarantined), reasons
 
     def _copy_new_rows(
@@ -357,27 +412,22 @@ class _LoadRun:
         loader commits between the check and the COPY, makes the COPY fail on the primary key,
         inside a savepoint: then every key is looked up, and the COPY runs again.
         """
-        keys = b"".join(result.keys)
         assert self.key_filter is not None
+        rows, keys = result.row_list(), result.key_list()
         for attempt in range(CONCURRENT_COPY_RETRIES):
             if attempt == 0:
-                keys_to_check = b"".join(result.keys[i] for i in self.key_filter.maybe(keys))
+                candidates = b"".join(keys[i] for i in self.key_filter.maybe(result.keys))
             else:
-                keys_to_check = keys
-            existing: set[bytes] = set()
-            if keys_to_check:
-                found = cur.execute(EXISTING_KEYS, {"keys": keys_to_check})
-                existing = {bytes(row[0]) for row in found}
-            rows = result.rows
-            if existing:
-                rows = [row for row, key in zip(rows, result.keys, strict=True)
-                        if key not in existing]
+                candidates = result.keys
+            existing = existing_keys(cur, candidates)
+            new_rows = ([row for row, key in zip(rows, keys, strict=True) if key not in existing]
+                        if existing else rows)
             try:
-                refused = self._copy_rows(cur, rows)
+                refused = self._copy_rows(cur, new_rows)
             except psycopg.errors.UniqueViolation:
                 continue
-            self.key_filter.add(keys)
-            return len(rows) - len(refused), refused
+            self.key_filter.add(result.keys)
+            return len(new_rows) - len(refused), refused
         raise _FileFailed("concurrent loaders kept inserting the same events; load it again")
 
     def _copy_rows(self, cur: psycopg.Cursor, rows: list[bytes]) -> list[tuple[bytes, str]]:

@@ -1,10 +1,12 @@
 """The load manifest (`raw.load_manifest`): one row per file version the loader has seen.
 
-A file is identified by the sha256 of its bytes. Its row is written as `running` and
-committed before the load starts (so a load in progress is visible), then turned to
-`loaded` inside the load's own transaction, so "loaded" and the rows it loaded commit
-together. A loader that dies leaves `running` behind: the next loader of the same content
-holds the content's advisory lock, which proves the owner is gone, and marks it `failed`.
+A file is identified by the sha256 of its bytes. When a run starts, the rows of all its files
+are written as `running` and committed (so a load in progress is visible); each turns
+`loaded` inside the transaction that loads the file, so "loaded" and the rows it loaded
+commit together. A loader that dies leaves `running` behind: the next loader of the same
+content holds the content's advisory lock, which proves the owner is gone, and marks it
+`failed`. Each of these is one statement for all the files of a run: many small files are
+common, and a round trip per file and step would cost as much as their rows.
 """
 
 from __future__ import annotations
@@ -50,45 +52,81 @@ def identify(path: Path) -> FileIdentity:
     return FileIdentity(checksum, stat.st_size, mtime_of(stat))
 
 
-def lock(conn: psycopg.Connection, checksum: str) -> None:
-    """Wait for any other loader of the same content (a session lock: it dies with it)."""
-    conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (_lock_name(checksum),))
+def lock(conn: psycopg.Connection, checksums: list[str]) -> None:
+    """Wait for any other loader of the same contents (session locks: they die with it),
+    taken in one order so that two loaders cannot deadlock."""
+    conn.execute("select pg_advisory_lock(hashtextextended(name, 0))"
+                 " from unnest(%s::text[]) as name", (_lock_names(checksums),))
 
 
-def unlock(conn: psycopg.Connection, checksum: str) -> None:
-    conn.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (_lock_name(checksum),))
+def unlock(conn: psycopg.Connection, checksums: list[str]) -> None:
+    conn.execute("select pg_advisory_unlock(hashtextextended(name, 0))"
+                 " from unnest(%s::text[]) as name", (_lock_names(checksums),))
 
 
-def _lock_name(checksum: str) -> str:
-    return "beacon.events:" + checksum
+def _lock_names(checksums: list[str]) -> list[str]:
+    return sorted({"beacon.events:" + checksum for checksum in checksums})
 
 
-def close_interrupted(conn: psycopg.Connection, checksum: str) -> int:
-    """Mark `running` rows of this content as failed; call only while holding its lock."""
-    cur = conn.execute(
-        "update raw.load_manifest set status = 'failed', error = %s,"
-        " finished_at = clock_timestamp() where checksum = %s and status = 'running'",
-        (INTERRUPTED, checksum),
-    )
-    return cur.rowcount
+@dataclass(frozen=True)
+class Started:
+    """A file's `running` row: what was known of its content and path when it was written."""
+
+    load_id: int
+    interrupted: bool  # an earlier load of this content died (its row is now `failed`)
+    loaded: bool  # another loader has loaded this content meanwhile: no row was written
+    previous_versions: int  # versions (other contents) of this path loaded before
 
 
-def loaded_load_id(conn: psycopg.Connection, checksum: str) -> int | None:
-    row = conn.execute(
-        "select load_id from raw.load_manifest where checksum = %s and status = 'loaded'",
-        (checksum,),
-    ).fetchone()
-    return row[0] if row else None
-
-
-def loaded_versions(conn: psycopg.Connection, source_path: str) -> int:
-    """How many versions (distinct contents) of this path are loaded already."""
-    row = conn.execute(
-        "select coalesce(max(version), 0) from raw.load_manifest"
-        " where source_path = %s and status = 'loaded'",
-        (source_path,),
-    ).fetchone()
-    return int(row[0]) if row else 0
+def start(conn: psycopg.Connection, files: list[tuple[int, str, FileIdentity]]) -> list[Started]:
+    """For (load_id, source_path, identity) of files whose locks this loader holds: mark their
+    interrupted loads failed, and write a `running` row for those not loaded meanwhile."""
+    rows = conn.execute(
+        """
+        with files as (
+            select * from unnest(%(load_ids)s::bigint[], %(paths)s::text[], %(checksums)s::text[],
+                                 %(sizes)s::bigint[], %(mtimes)s::timestamptz[])
+                as file (load_id, source_path, checksum, size_bytes, file_mtime)
+        ),
+        interrupted as (
+            update raw.load_manifest as manifest
+            set status = 'failed', error = %(interrupted)s, finished_at = clock_timestamp()
+            from files
+            where manifest.checksum = files.checksum and manifest.status = 'running'
+            returning manifest.checksum
+        ),
+        loaded as (
+            select checksum from raw.load_manifest
+            where status = 'loaded' and checksum in (select checksum from files)
+        ),
+        previous as (
+            select source_path, max(version) as versions from raw.load_manifest
+            where status = 'loaded' and source_path in (select source_path from files)
+            group by source_path
+        ),
+        started as (
+            insert into raw.load_manifest
+                (load_id, source_path, checksum, size_bytes, file_mtime, version, status)
+            select files.load_id, files.source_path, files.checksum, files.size_bytes,
+                   files.file_mtime, coalesce(previous.versions, 0) + 1, 'running'
+            from files left join previous using (source_path)
+            where files.checksum not in (select checksum from loaded)
+        )
+        select files.load_id,
+               files.checksum in (select checksum from interrupted),
+               files.checksum in (select checksum from loaded),
+               coalesce(previous.versions, 0)
+        from files left join previous using (source_path)
+        """,
+        {"load_ids": [load_id for load_id, _, _ in files],
+         "paths": [path for _, path, _ in files],
+         "checksums": [identity.checksum for _, _, identity in files],
+         "sizes": [identity.size_bytes for _, _, identity in files],
+         "mtimes": [identity.mtime for _, _, identity in files],
+         "interrupted": INTERRUPTED},
+    ).fetchall()
+    by_id = {row[0]: Started(row[0], row[1], row[2], int(row[3])) for row in rows}
+    return [by_id[load_id] for load_id, _, _ in files]
 
 
 def reserve_load_ids(conn: psycopg.Connection, count: int) -> list[int]:
@@ -102,22 +140,17 @@ def reserve_load_ids(conn: psycopg.Connection, count: int) -> list[int]:
     return [int(row[0]) for row in rows]
 
 
-def start(
-    conn: psycopg.Connection, load_id: int, source_path: str, identity: FileIdentity, version: int
-) -> None:
+def finish(conn: psycopg.Connection, counts: dict[int, Counts]) -> None:
+    """Turn the rows of these loads `loaded`, with their counts (inside the loads' transaction)."""
     conn.execute(
-        "insert into raw.load_manifest (load_id, source_path, checksum, size_bytes, file_mtime,"
-        " version, status) values (%s, %s, %s, %s, %s, %s, 'running')",
-        (load_id, source_path, identity.checksum, identity.size_bytes, identity.mtime, version),
-    )
-
-
-def finish(conn: psycopg.Connection, load_id: int, counts: Counts) -> None:
-    conn.execute(
-        "update raw.load_manifest set status = 'loaded', lines_total = %s, lines_loaded = %s,"
-        " lines_duplicate = %s, lines_quarantined = %s, finished_at = clock_timestamp()"
-        " where load_id = %s",
-        (counts.lines, counts.loaded, counts.duplicates, counts.quarantined, load_id),
+        "update raw.load_manifest as manifest set status = 'loaded', lines_total = done.lines,"
+        " lines_loaded = done.loaded, lines_duplicate = done.duplicates,"
+        " lines_quarantined = done.quarantined, finished_at = clock_timestamp()"
+        " from unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])"
+        " as done (load_id, lines, loaded, duplicates, quarantined)"
+        " where manifest.load_id = done.load_id",
+        (list(counts), *([getattr(c, name) for c in counts.values()]
+                         for name in ("lines", "loaded", "duplicates", "quarantined"))),
     )
 
 

@@ -122,3 +122,11 @@ def test_a_full_refresh_keeps_the_marks_of_tests_over_raw_rows(warehouse: BuiltW
     warehouse.dbt("build", "--full-refresh", "--select", "stg_raw__projects")
     after = dict(warehouse.rows(marks))
     assert after == {test_id: at for test_id, at in before.items() if "stg_raw__events" in test_id}
+
+
+def test_the_build_analyzes_the_raw_events_it_reads(warehouse: BuiltWarehouse) -> None:
+    """Loads leave statistics to the build (on-run-start analyzes raw.events when modified)."""
+    assert warehouse.rows(
+        "select reltuples::bigint = (select count(*) from raw.events), n_mod_since_analyze"
+        " from pg_class join pg_stat_user_tables on relid = pg_class.oid"
+        " where pg_class.oid = 'raw.events'::regclass") == [(True, 0)]

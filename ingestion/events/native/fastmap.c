@@ -29,6 +29,7 @@
 #define MAX_ID_CHARS 512    /* validation.MAX_ID_CHARS */
 #define INT32_LIMIT 2147483647 /* validation.INT32_MAX */
 #define MAX_OWNED 64
+#define GIL_RELEASE_LINES 256 /* ~1 ms of mapping */
 
 enum Shape { SEGMENT, MOBILE, SERVER, TRACKER };
 static const char *const SHAPE_NAMES[] = {"segment", "mobile", "server", "tracker"};
@@ -58,7 +59,7 @@ static const char *const UTM_NAMES[N_UTM] = {
     "utm_campaign_id", "utm_adset_id", "utm_ad_id", "utm_placement", "fbclid",
 };
 
-/* One load's settings: map_lines' third argument (see chunk.ChunkMapper). */
+/* One load's settings: map_chunk's third argument (see chunk.ChunkMapper). */
 typedef struct {
     PyObject *projects; /* project key -> (project_id, revenue_property, oldest event time) */
     PyObject *read_fields; /* per shape, shapes.READ_FIELDS: what the mapping reads */
@@ -879,64 +880,179 @@ static int map_line(Line *line, const Context *context, PyObject *raw, int first
     return OK;
 }
 
-/* map_lines(lines, first_line, context): for each line (bytes, without its newline), the
- * (row, event_key) of raw.events, or None when shapes.py must map it. `context` is
- * (projects, latest_us, load_id, max_line_bytes, read_fields): projects maps each SDK key to
- * (project_id, revenue_property, oldest_us); times are Unix microseconds; read_fields holds
+/* ---------------------------------------------------------------------------------------------
+ * chunk.ChunkMapper.map_chunk: every line mapped, the first copy of each key kept, by key.
+ */
+
+/* The rows of a chunk as they are mapped: end to end in one buffer, with their keys. */
+typedef struct {
+    Buffer rows;
+    Py_ssize_t *ends; /* where row i ends in rows */
+    unsigned char (*keys)[16];
+    Py_ssize_t count, capacity;
+} Mapped;
+
+static int mapped_add(Mapped *mapped, const char *row, Py_ssize_t row_len, const char *key) {
+    if (mapped->count == mapped->capacity) {
+        Py_ssize_t capacity = mapped->capacity ? 2 * mapped->capacity : 1024;
+        Py_ssize_t *ends = PyMem_Realloc(mapped->ends, (size_t)capacity * sizeof *ends);
+        if (ends)
+            mapped->ends = ends;
+        unsigned char(*keys)[16] = PyMem_Realloc(mapped->keys, (size_t)capacity * 16);
+        if (keys)
+            mapped->keys = keys;
+        if (!ends || !keys) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        mapped->capacity = capacity;
+    }
+    if (put_bytes(&mapped->rows, row, (size_t)row_len) < 0)
+        return -1;
+    memcpy(mapped->keys[mapped->count], key, 16);
+    mapped->ends[mapped->count++] = (Py_ssize_t)mapped->rows.len;
+    return 0;
+}
+
+static void mapped_free(Mapped *mapped) {
+    PyMem_Free(mapped->rows.data);
+    PyMem_Free(mapped->ends);
+    PyMem_Free(mapped->keys);
+}
+
+static const unsigned char (*sort_keys_base)[16]; /* qsort's comparator has no context */
+
+static int by_key(const void *a, const void *b) {
+    int cmp = memcmp(sort_keys_base[*(const Py_ssize_t *)a], sort_keys_base[*(const Py_ssize_t *)b], 16);
+    if (cmp)
+        return cmp;
+    return *(const Py_ssize_t *)a < *(const Py_ssize_t *)b ? -1 : 1; /* line order among equals */
+}
+
+/* The kept rows (first copy of each key) in key order: (rows, keys, ends), ends being the
+ * native int64 end offsets of the rows in `rows`, and the count of later copies dropped. */
+static PyObject *kept_by_key(const Mapped *mapped) {
+    Py_ssize_t count = mapped->count, kept = 0, dropped = 0;
+    Py_ssize_t *order = PyMem_Malloc((size_t)(count ? count : 1) * sizeof *order);
+    if (!order)
+        return PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < count; i++)
+        order[i] = i;
+    sort_keys_base = (const unsigned char(*)[16])mapped->keys;
+    qsort(order, (size_t)count, sizeof *order, by_key);
+    for (Py_ssize_t i = 0; i < count; i++) { /* equal keys are adjacent, the first line first */
+        if (kept && memcmp(mapped->keys[order[i]], mapped->keys[order[kept - 1]], 16) == 0)
+            dropped++;
+        else
+            order[kept++] = order[i];
+    }
+    Py_ssize_t total = 0;
+    for (Py_ssize_t i = 0; i < kept; i++) {
+        Py_ssize_t start = order[i] ? mapped->ends[order[i] - 1] : 0;
+        total += mapped->ends[order[i]] - start;
+    }
+    PyObject *rows = PyBytes_FromStringAndSize(NULL, total);
+    PyObject *keys = PyBytes_FromStringAndSize(NULL, 16 * kept);
+    PyObject *ends = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)sizeof(int64_t) * kept);
+    PyObject *result = NULL;
+    if (rows && keys && ends) {
+        char *out = PyBytes_AS_STRING(rows);
+        int64_t end = 0;
+        for (Py_ssize_t i = 0; i < kept; i++) {
+            Py_ssize_t start = order[i] ? mapped->ends[order[i] - 1] : 0;
+            Py_ssize_t len = mapped->ends[order[i]] - start;
+            memcpy(out + end, mapped->rows.data + start, (size_t)len);
+            end += len;
+            memcpy(PyBytes_AS_STRING(keys) + 16 * i, mapped->keys[order[i]], 16);
+            memcpy(PyBytes_AS_STRING(ends) + sizeof end * i, &end, sizeof end);
+        }
+        result = Py_BuildValue("(OOOn)", rows, keys, ends, dropped);
+    }
+    Py_XDECREF(rows);
+    Py_XDECREF(keys);
+    Py_XDECREF(ends);
+    PyMem_Free(order);
+    return result;
+}
+
+/* map_chunk(lines, first_line, context, fallback): (rows, keys, ends, duplicates) of the
+ * lines (bytes, without their newline): the binary COPY rows of raw.events end to end in key
+ * order, the first copy of each key kept, their 16-byte event keys in the same order, the
+ * native int64 end of each row in `rows`, and how many later copies were dropped. A line the
+ * fast path declines goes to fallback(line, line_number), which returns its (row, key), or
+ * None when it quarantined the line. `context` is (projects, latest_us, load_id,
+ * max_line_bytes, read_fields): projects maps each SDK key to (project_id,
+ * revenue_property, oldest_us); times are Unix microseconds; read_fields holds
  * shapes.READ_FIELDS of segment, mobile, server and tracker. */
-static PyObject *map_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+static PyObject *map_chunk(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     Context context;
-    long long first_line;
-    if (nargs != 3 || !PyList_Check(args[0]) || !PyTuple_Check(args[2]) ||
+    if (nargs != 4 || !PyList_Check(args[0]) || !PyTuple_Check(args[2]) ||
+        !PyCallable_Check(args[3]) ||
         !PyArg_ParseTuple(args[2], "O!LLnO!", &PyDict_Type, &context.projects, &context.latest_us,
                           &context.load_id, &context.max_line_bytes, &PyTuple_Type,
                           &context.read_fields) ||
         PyTuple_GET_SIZE(context.read_fields) != 4) {
         if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_TypeError, "map_lines(lines: list, first_line: int, context: tuple)");
+            PyErr_SetString(PyExc_TypeError, "map_chunk(lines: list, first_line: int,"
+                                             " context: tuple, fallback: callable)");
         return NULL;
     }
-    first_line = PyLong_AsLongLong(args[1]);
+    long long first_line = PyLong_AsLongLong(args[1]);
     if (first_line == -1 && PyErr_Occurred())
         return NULL;
-    Py_ssize_t count = PyList_GET_SIZE(args[0]);
-    PyObject *results = PyList_New(count);
     Line *line = PyMem_Malloc(sizeof *line);
+    Mapped mapped = {0};
     Buffer row = {0};
-    if (!results || !line)
-        goto failed;
-    for (Py_ssize_t i = 0; i < count; i++) {
+    PyObject *result = NULL;
+    if (!line) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(args[0]); i++) {
+        if (i % GIL_RELEASE_LINES == GIL_RELEASE_LINES - 1) {
+            /* A moment without the GIL: a thread waiting for it (the loader's, to feed a
+             * COPY) takes it now rather than after the whole chunk. */
+            Py_BEGIN_ALLOW_THREADS
+            Py_END_ALLOW_THREADS
+        }
         PyObject *raw = PyList_GET_ITEM(args[0], i);
         if (!PyBytes_Check(raw)) {
-            PyErr_SetString(PyExc_TypeError, "map_lines takes a list of bytes");
-            goto failed;
+            PyErr_SetString(PyExc_TypeError, "map_chunk takes a list of bytes");
+            goto done;
         }
         memset(line, 0, sizeof *line);
-        int status = map_line(line, &context, raw, first_line == 1 && i == 0, first_line + i);
-        PyObject *result = NULL;
+        long long number = first_line + i;
+        int status = map_line(line, &context, raw, number == 1, number);
         if (status == OK) {
             row.len = 0;
-            if (put_row(&row, line->slots) < 0) {
-                release(line);
-                goto failed;
-            }
-            result = Py_BuildValue("(y#O)", row.data, (Py_ssize_t)row.len, line->event_key);
-        } else if (status == DECLINE) {
-            result = Py_NewRef(Py_None);
+            status = put_row(&row, line->slots) < 0 ||
+                     mapped_add(&mapped, row.data, (Py_ssize_t)row.len,
+                                PyBytes_AS_STRING(line->event_key)) < 0 ? ERROR : OK;
         }
         release(line);
-        if (!result)
-            goto failed;
-        PyList_SET_ITEM(results, i, result);
+        if (status == ERROR)
+            goto done;
+        if (status == DECLINE) {
+            PyObject *fallback = PyObject_CallFunction(args[3], "OL", raw, number);
+            if (!fallback)
+                goto done;
+            char *row_bytes, *key_bytes;
+            Py_ssize_t row_len, key_len;
+            int failed = fallback != Py_None &&
+                         (!PyArg_ParseTuple(fallback, "y#y#", &row_bytes, &row_len, &key_bytes,
+                                            &key_len) ||
+                          key_len != 16 || mapped_add(&mapped, row_bytes, row_len, key_bytes) < 0);
+            Py_DECREF(fallback);
+            if (failed)
+                goto done;
+        }
     }
+    result = kept_by_key(&mapped);
+done:
     PyMem_Free(line);
     PyMem_Free(row.data);
-    return results;
-failed:
-    Py_XDECREF(results);
-    PyMem_Free(line);
-    PyMem_Free(row.data);
-    return NULL;
+    mapped_free(&mapped);
+    return result;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1018,8 +1134,8 @@ static PyObject *bloom_maybe(PyObject *module, PyObject *const *args, Py_ssize_t
 }
 
 static PyMethodDef METHODS[] = {
-    {"map_lines", (PyCFunction)(void (*)(void))map_lines, METH_FASTCALL,
-     "map_lines(lines, first_line, context): per line, (row, event_key) or None (declined)."},
+    {"map_chunk", (PyCFunction)(void (*)(void))map_chunk, METH_FASTCALL,
+     "map_chunk(lines, first_line, context, fallback): (rows, keys, ends, duplicates)."},
     {"bloom_add", (PyCFunction)(void (*)(void))bloom_add, METH_FASTCALL,
      "bloom_add(bits, keys): add 16-byte keys to a Bloom filter."},
     {"bloom_maybe", (PyCFunction)(void (*)(void))bloom_maybe, METH_FASTCALL,

@@ -72,7 +72,7 @@ static int buffer_reserve(Buffer *buf, size_t extra) {
     return 0;
 }
 
-static int put_bytes(Buffer *buf, const void *bytes, size_t n) {
+int put_bytes(Buffer *buf, const void *bytes, size_t n) {
     if (buffer_reserve(buf, n) < 0)
         return -1;
     memcpy(buf->data + buf->len, bytes, n);

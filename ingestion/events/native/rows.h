@@ -53,6 +53,9 @@ static inline void set_number(Slot *slot, int64_t number) {
     slot->number = number;
 }
 
+/* Append bytes to a buffer; -1 with an exception set. */
+int put_bytes(Buffer *buf, const void *bytes, size_t n);
+
 /* Append one row of N_COLUMNS slots; -1 with an exception set. */
 int put_row(Buffer *buf, const Slot *slots);
 

@@ -8,24 +8,22 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psutil
 import psycopg
 import pytest
 
-from ingestion.events import loader, reader
+from ingestion.events import reader
 from ingestion.events.loader import load_file
 from tests.ingestion.events.samples import NOW, PROJECTS, line, segment, write
 
 LINES = 60_000
 
-# The child loads with small chunks and worker processes, printing progress as it goes.
+# The child loads with small chunks, printing progress as it goes.
 CHILD = """
 import sys
 from pathlib import Path
 from ingestion.events import loader, reader
 from tests.ingestion.events.samples import NOW, PROJECTS
 reader.CHUNK_BYTES = 64 * 1024
-loader.PARALLEL_MIN_BYTES = 0
 loader.PROGRESS_EVERY_SECONDS = 0
 loader.load_file(sys.argv[1], Path(sys.argv[2]), PROJECTS, now=NOW,
                  progress=lambda message: print(message, flush=True))
@@ -69,7 +67,6 @@ def test_killed_loader_leaves_nothing_and_rerun_is_exact(
         cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
     )
-    workers: list[psutil.Process] = []
     try:
         progressed = 0
         assert child.stdout is not None
@@ -78,25 +75,18 @@ def test_killed_loader_leaves_nothing_and_rerun_is_exact(
             if "lines (" in message:
                 progressed += 1
             if progressed >= 3:  # some chunks are in the open transaction
-                workers = psutil.Process(child.pid).children(recursive=True)
                 os.kill(child.pid, signal.SIGKILL)
                 break
         assert child.wait(timeout=30) == -signal.SIGKILL
     finally:
         if child.poll() is None:
             os.killpg(child.pid, signal.SIGKILL)
-    assert workers, "the loader had no mapping workers"
-    # Mapping workers see their parent's pipe close and exit on their own.
-    _, alive = psutil.wait_procs(workers, timeout=10)
-    assert not alive, f"workers of the killed loader still run: {alive}"
-
     events, quarantine, manifest = counts(warehouse_dsn)
     assert (events, quarantine) == (0, 0)
     assert manifest == [("running", None, None, None, None)]
 
     # The rerun is not blocked by the row left `running`, and loads the whole file once.
     monkeypatch.setattr(reader, "CHUNK_BYTES", 64 * 1024)
-    monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)
     result = load_file(warehouse_dsn, path, PROJECTS, now=NOW)
     assert {"lines": result.lines, "loaded": result.loaded, "duplicates": result.duplicates,
             "quarantined": result.quarantined} == expected

@@ -14,21 +14,27 @@ import pytest
 
 from ingestion.events import _fastmap
 from ingestion.events.chunk import ChunkContext, ChunkMapper
-from ingestion.events.reader import read_chunks
+from ingestion.events.reader import LineChunk, read_chunks
 from ingestion.events.validation import Rejected
 from ingestion.projects import load_projects
 from ingestion.sample_data import generate
 from tests.ingestion.events.samples import NOW, PROJECTS, line, mobile, segment, server, tracker
 
 
+def fast_row(mapper: ChunkMapper, raw: bytes, number: int) -> tuple[bytes, bytes] | None:
+    """The fast path's row and key of one line, or None when it declines the line."""
+    declined: list[bytes] = []
+    rows, keys, _, _ = _fastmap.map_chunk([raw], number, mapper.native_context,
+                                          lambda line, _: declined.append(line))
+    return None if declined else (rows, keys)
+
+
 def compare(mapper: ChunkMapper, lines: list[bytes], first_line: int = 1) -> tuple[int, int]:
     """Assert the fast path agrees with the reference on every line; (fast, reference-only)
     counts of the lines that were loaded."""
     fast_count = reference_only = 0
-    for number, (raw, fast) in enumerate(
-        zip(lines, _fastmap.map_lines(lines, first_line, mapper.native_context), strict=True),
-        first_line,
-    ):
+    for number, raw in enumerate(lines, first_line):
+        fast = fast_row(mapper, raw, number)
         try:
             reference = mapper.event_row(mapper.map_line(raw, number == 1), number)
         except Rejected as rejected:
@@ -150,6 +156,17 @@ def test_edge_cases_are_mapped_alike(mapper: ChunkMapper, make: Callable[[], dic
 ])
 def test_raw_lines_are_mapped_alike(mapper: ChunkMapper, raw: bytes) -> None:
     compare(mapper, [raw])
+
+
+def test_a_chunk_keeps_the_first_copy_of_each_key_in_key_order(mapper: ChunkMapper) -> None:
+    lines = [line(segment(message_id=m, event=e)) for m, e in
+             [("b", "first"), ("a", "x"), ("b", "second"), ("c", "y")]]
+    lines.insert(2, b"{")  # quarantined by the reference
+    result = mapper.map_chunk(LineChunk(1, b"\n".join(lines)))
+    assert (result.lines, len(result), result.duplicates, result.quarantined) == (5, 3, 1, 1)
+    expected = sorted(mapper.event_row(mapper.map_line(lines[i], False), i + 1)[::-1]
+                       for i in (0, 1, 4))
+    assert list(zip(result.key_list(), result.row_list(), strict=True)) == expected
 
 
 def test_columns_match_copy_format() -> None:

@@ -133,14 +133,6 @@ def test_mixed_file_every_line_accounted_for(warehouse_dsn: str, tmp_path: Path)
     assert {r[3] for r in rows if r[2] == "time_too_old"} == {"api"}
 
 
-def test_a_load_leaves_fresh_statistics(warehouse_dsn: str, tmp_path: Path) -> None:
-    """raw.events is analyzed after a load that added rows (reltuples is -1 until then)."""
-    write(tmp_path / "landing" / "events.ndjson", GOOD)
-    load_landing(warehouse_dsn, tmp_path / "landing", PROJECTS, now=NOW)
-    assert query(warehouse_dsn, "select reltuples from pg_class"
-                                " where oid = 'raw.events'::regclass") == [(len(GOOD),)]
-
-
 def test_loading_twice_adds_nothing(warehouse_dsn: str, tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     write(landing / "a.ndjson", mixed_lines())
