@@ -140,11 +140,17 @@ class Batch:
             self._write(result.rows)
             tally.loaded += len(result)
             return
-        rows, keys, held = result.row_list(), result.key_list(), set(maybe)
-        self._held += [(rows[i], keys[i], tally) for i in maybe]
-        sent = [row for i, row in enumerate(rows) if i not in held]
+        rows, ends = memoryview(result.rows), memoryview(result.ends).cast("q")
+        sent, start = [], 0
+        for i in maybe:  # the few rows held back are cut out of the chunk's rows
+            row_start = ends[i - 1] if i else 0
+            sent.append(rows[start:row_start])
+            self._held.append((bytes(rows[row_start:ends[i]]), result.keys[16 * i:16 * i + 16],
+                               tally))
+            start = ends[i]
+        sent.append(rows[start:])
         self._write(b"".join(sent))
-        tally.loaded += len(sent)
+        tally.loaded += len(result) - len(maybe)
 
     def _flush(self) -> None:
         """End the COPY, look up the held-back keys, copy the new rows, write the quarantine."""

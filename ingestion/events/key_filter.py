@@ -1,7 +1,7 @@
 """A Bloom filter of raw.events' keys: the loader asks PostgreSQL only about keys it may hold.
 
 Looking a chunk's keys up in raw.events' primary key costs PostgreSQL ~2 µs a key, a fifth of
-a load, and nearly every key of a load is new. The filter answers "certainly new" for ~99% of
+a load, and nearly every key of a load is new. The filter answers "certainly new" for 99.9% of
 the new keys, so only the rest are looked up. It is a hint, never the judge: a key it lacks
 (a filter saved before a crash, or overwritten by a concurrent loader) makes the COPY fail on
 the primary key, and the loader then checks that chunk's keys in full
@@ -21,7 +21,7 @@ import psycopg
 
 from ingestion.events import _fastmap
 
-BITS_PER_KEY = 10  # with native/fastmap.c's 7 probes: ~1% false positives
+BITS_PER_KEY = 16  # with native/fastmap.c's 7 probes: ~0.1% false positives
 MIN_CAPACITY = 1_000_000
 # Lines a file may hold, for sizing the filter: an event line has at least this many bytes
 # (gzip shrinks JSON lines 5 to 10 times; a generous bound only costs memory).

@@ -892,7 +892,8 @@ typedef struct {
     Py_ssize_t count, capacity;
 } Mapped;
 
-static int mapped_add(Mapped *mapped, const char *row, Py_ssize_t row_len, const char *key) {
+/* The row just written at the end of mapped->rows is complete: note its end and key. */
+static int mapped_end_row(Mapped *mapped, const char *key) {
     if (mapped->count == mapped->capacity) {
         Py_ssize_t capacity = mapped->capacity ? 2 * mapped->capacity : 1024;
         Py_ssize_t *ends = PyMem_Realloc(mapped->ends, (size_t)capacity * sizeof *ends);
@@ -907,8 +908,6 @@ static int mapped_add(Mapped *mapped, const char *row, Py_ssize_t row_len, const
         }
         mapped->capacity = capacity;
     }
-    if (put_bytes(&mapped->rows, row, (size_t)row_len) < 0)
-        return -1;
     memcpy(mapped->keys[mapped->count], key, 16);
     mapped->ends[mapped->count++] = (Py_ssize_t)mapped->rows.len;
     return 0;
@@ -1002,7 +1001,6 @@ static PyObject *map_chunk(PyObject *module, PyObject *const *args, Py_ssize_t n
         return NULL;
     Line *line = PyMem_Malloc(sizeof *line);
     Mapped mapped = {0};
-    Buffer row = {0};
     PyObject *result = NULL;
     if (!line) {
         PyErr_NoMemory();
@@ -1023,12 +1021,9 @@ static PyObject *map_chunk(PyObject *module, PyObject *const *args, Py_ssize_t n
         memset(line, 0, sizeof *line);
         long long number = first_line + i;
         int status = map_line(line, &context, raw, number == 1, number);
-        if (status == OK) {
-            row.len = 0;
-            status = put_row(&row, line->slots) < 0 ||
-                     mapped_add(&mapped, row.data, (Py_ssize_t)row.len,
-                                PyBytes_AS_STRING(line->event_key)) < 0 ? ERROR : OK;
-        }
+        if (status == OK)
+            status = put_row(&mapped.rows, line->slots) < 0 ||
+                     mapped_end_row(&mapped, PyBytes_AS_STRING(line->event_key)) < 0 ? ERROR : OK;
         release(line);
         if (status == ERROR)
             goto done;
@@ -1041,7 +1036,8 @@ static PyObject *map_chunk(PyObject *module, PyObject *const *args, Py_ssize_t n
             int failed = fallback != Py_None &&
                          (!PyArg_ParseTuple(fallback, "y#y#", &row_bytes, &row_len, &key_bytes,
                                             &key_len) ||
-                          key_len != 16 || mapped_add(&mapped, row_bytes, row_len, key_bytes) < 0);
+                          key_len != 16 || put_bytes(&mapped.rows, row_bytes, (size_t)row_len) < 0 ||
+                          mapped_end_row(&mapped, key_bytes) < 0);
             Py_DECREF(fallback);
             if (failed)
                 goto done;
@@ -1050,7 +1046,6 @@ static PyObject *map_chunk(PyObject *module, PyObject *const *args, Py_ssize_t n
     result = kept_by_key(&mapped);
 done:
     PyMem_Free(line);
-    PyMem_Free(row.data);
     mapped_free(&mapped);
     return result;
 }

@@ -158,6 +158,14 @@ def test_raw_lines_are_mapped_alike(mapper: ChunkMapper, raw: bytes) -> None:
     compare(mapper, [raw])
 
 
+def test_digests_at_every_length_across_block_boundaries(mapper: ChunkMapper) -> None:
+    """Event keys (MD5) and content ids (SHA-256) of inputs of 6 to 200 bytes, across the
+    digests' 64-byte blocks, as the Python mapping computes them."""
+    lines = [line(segment(message_id="m" * length)) for length in range(1, 196)]
+    lines += [line(mobile(properties={"p": "x" * length})) for length in range(0, 140)]
+    assert compare(mapper, lines) == (len(lines), 0)
+
+
 def test_a_chunk_keeps_the_first_copy_of_each_key_in_key_order(mapper: ChunkMapper) -> None:
     lines = [line(segment(message_id=m, event=e)) for m, e in
              [("b", "first"), ("a", "x"), ("b", "second"), ("c", "y")]]
