@@ -5,7 +5,10 @@ Steps, all on a scratch database `beacon_bench` of the warehouse server:
 2. the floor: `zcat FILE | psql -c "COPY ..."` of the same files into a one-column jsonb table;
 3. ingestion with the real loader, in a child process whose peak RSS is sampled;
 4. a whole build of all marts (full refresh), then a build with nothing new (fixed overhead);
-5. the extra day loaded, then an incremental build.
+5. the extra day loaded, then an incremental build;
+6. a reference day loaded, then an incremental build: the next day's events of one visitor in
+   N / 1M, so about the events of a 1M run's day whatever N. Its time at 10M against its time
+   at 1M shows whether an incremental run grows with the history (SPEC 8: at most 1.5x).
 Writes `bench/results/latest.json` and prints a Markdown table.
 """
 
@@ -20,7 +23,8 @@ import shlex
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+import zlib
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -31,6 +35,7 @@ from ingestion.postgres import connection, embedded_bin_path, warehouse_dsn, wit
 from orchestration.commands.progress import say
 
 BENCH_DB = "beacon_bench"
+REFERENCE_EVENTS = 1_000_000  # the run whose day size the reference day has
 BEACON = ["-m", "orchestration.cli"]
 FLOOR_COPY = (
     "COPY bench_floor(payload) FROM STDIN WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')"
@@ -45,10 +50,15 @@ def main(args: argparse.Namespace) -> int:
     if not (work / "summary.json").exists():
         say(f"generating {args.events:,} events over {args.days} days ...")
         generate(work, events=args.events, days=args.days, seed=7, progress=say)
-        generate(
-            work / "extra", events=args.events, days=args.days, seed=7, extra_days=1, progress=say
-        )
     summary = json.loads((work / "summary.json").read_text())
+    if not (work / "reference" / "landing").exists():
+        say("generating the two days after them ...")
+        generate(work / "extra", events=args.events, days=args.days, seed=7, extra_days=2,
+                 progress=say)
+        end = date.fromisoformat(summary["end_date"])
+        one_day(work / "extra" / "landing", end + timedelta(days=1), work / "next" / "landing")
+        one_day(work / "extra" / "landing", end + timedelta(days=2),
+                work / "reference" / "landing", max(1, args.events // REFERENCE_EVENTS))
     dsn = _fresh_database(warehouse_dsn(settings))
     env = _bench_env(dsn, work, summary)
 
@@ -80,8 +90,11 @@ def main(args: argparse.Namespace) -> int:
     say("build with nothing new (fixed overhead) ...")
     fixed_s, _ = _timed_child(BEACON + ["build"], env)
     say("one more day: load, then incremental build ...")
-    _timed_child(["-m", "ingestion.events", str(work / "extra" / "landing")], env)
+    _timed_child(["-m", "ingestion.events", str(work / "next" / "landing")], env)
     incremental_s, _ = _timed_child(BEACON + ["build"], env)
+    say("a reference day (a 1M run's day of events): load, then incremental build ...")
+    _timed_child(["-m", "ingestion.events", str(work / "reference" / "landing")], env)
+    reference_s, _ = _timed_child(BEACON + ["build"], env)
 
     report = {
         "events": args.events,
@@ -98,6 +111,8 @@ def main(args: argparse.Namespace) -> int:
         "fixed_overhead_s": round(fixed_s, 2),
         "incremental_build_s": round(incremental_s, 2),
         "incremental_vs_full": round(incremental_s / full_s, 3),
+        "reference_day_events": _count_lines_under(work / "reference" / "landing"),
+        "incremental_reference_day_s": round(reference_s, 2),
         "machine": _machine(dsn),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -127,6 +142,11 @@ def markdown_table(report: dict) -> str:
             f"{report['incremental_build_s']} s",
             f"{report['incremental_vs_full']:.2f} of whole (target < 0.40 at 1M, < 0.15 at 10M)",
         ),
+        (
+            f"incremental build (reference day, {report['reference_day_events']:,} lines)",
+            f"{report['incremental_reference_day_s']} s",
+            "10M's at most 1.5x 1M's",
+        ),
     ]
     lines = ["| measure | value | against target |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
@@ -141,7 +161,8 @@ def _fresh_database(server_dsn: str) -> str:
 
 
 def _bench_env(dsn: str, work: Path, summary: dict) -> dict[str, str]:
-    last = datetime.fromisoformat(summary["end_date"]) + timedelta(days=2)
+    # After the two extra days (local days reach a day past their UTC date at most).
+    last = datetime.fromisoformat(summary["end_date"]) + timedelta(days=3)
     return {
         **os.environ,
         "WAREHOUSE_DSN": dsn,
@@ -149,6 +170,35 @@ def _bench_env(dsn: str, work: Path, summary: dict) -> dict[str, str]:
         "BEACON_NOW": last.replace(tzinfo=UTC).isoformat(),
         "DAGSTER_HOME": str(work / "dagster"),
     }
+
+
+def one_day(landing: Path, day: date, out: Path, one_in: int = 1) -> None:
+    """The files of `day` under `landing`, copied under `out` with the lines of one visitor
+    in `one_in` (whole visitors, so that each brings its history along as a real day's would)."""
+    for path in sorted(landing.rglob(f"{day.isoformat()}-*.ndjson.gz")):
+        target = out / path.relative_to(landing)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with gzip.open(path, "rb") as reader, gzip.open(target, "wb", compresslevel=1) as writer:
+            for line in reader:
+                if zlib.crc32(visitor_of(line)) % one_in == 0:
+                    writer.write(line)
+
+
+def visitor_of(line: bytes) -> bytes:
+    """The id a line's visitor goes by (SPEC 3.2's anonymous_id, near enough), else the line."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return line
+    if isinstance(event, dict):
+        for key in ("visitor_key", "anonymous_id", "user_id", "session_id"):
+            if isinstance(event.get(key), str):
+                return event[key].encode()
+    return line
+
+
+def _count_lines_under(landing: Path) -> int:
+    return sum(_count_lines(path) for path in landing.rglob("*.ndjson.gz"))
 
 
 def _count_lines(path: Path) -> int:

@@ -115,11 +115,11 @@ def test_a_full_refresh_keeps_the_marks_of_tests_over_raw_rows(warehouse: BuiltW
     [(schema,)] = warehouse.rows("select table_schema from information_schema.tables"
                                  " where table_name = 'beacon_data_test_marks'")
     marks = (f"select test_id, passed_run_started_at from {schema}.beacon_data_test_marks"
-             " where test_id like 'test.beacon.not_null_stg_raw__events_event_at.%%'"
+             " where test_id like 'test.beacon.relationships_stg_raw__events_project_id_%%'"
              " or test_id like 'test.beacon.unique_fct_sessions_session_id.%%'")
     before = dict(warehouse.rows(marks))
     assert len(before) == 2
-    warehouse.dbt("build", "--full-refresh", "--select", "stg_raw__projects")
+    warehouse.dbt("build", "--full-refresh", "--select", "stg_raw__facebook_ads")
     after = dict(warehouse.rows(marks))
     assert after == {test_id: at for test_id, at in before.items() if "stg_raw__events" in test_id}
 
