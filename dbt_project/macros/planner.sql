@@ -37,13 +37,13 @@ declare
     rows_now real;
     rows_changed bigint;
 begin
+    -- This run's changes only: its analyze sees its own rows (the counts reach
+    -- pg_stat_user_tables at commit, after it).
     select tables.reltuples,
            coalesce(changes.n_tup_ins + changes.n_tup_upd + changes.n_tup_del, 0)
-               + coalesce(counts.n_mod_since_analyze, 0)
     into rows_now, rows_changed
     from pg_class as tables
     left join pg_stat_xact_user_tables as changes on changes.relid = tables.oid
-    left join pg_stat_user_tables as counts on counts.relid = tables.oid
     where tables.oid = '{{ relation }}'::regclass;
     if rows_now < 0 then  -- just built: every column, the watermarks from small samples later
         {%- for column in watermarks %}
