@@ -654,12 +654,22 @@ static int map_segment(Line *line, const Context *context, PyObject *event) {
     return finish(line, SEGMENT, properties);
 }
 
-static int map_mobile(Line *line, const Context *context, PyObject *event) {
+/* The project and event time of a mobile, server or tracker line (no clock skew there). */
+static int project_and_time(Line *line, const Context *context, PyObject *event, PyObject *key_field,
+                            PyObject *time_key, const char *time_field,
+                            int (*read)(Line *, PyObject *, const char *, int64_t *)) {
     Slot *slots = line->slots;
-    TRY(project(line, context, event, k_api_key));
-    TRY(required_time(line, get(event, k_timestamp_ms), "timestamp_ms", epoch_ms_time, &slots[C_EVENT_AT]));
+    TRY(project(line, context, event, key_field));
+    TRY(required_time(line, get(event, time_key), time_field, read, &slots[C_EVENT_AT]));
     line->event_at = slots[C_EVENT_AT].number;
     slots[C_CLIENT_EVENT_AT] = slots[C_EVENT_AT];
+    return OK;
+}
+
+static int map_mobile(Line *line, const Context *context, PyObject *event) {
+    Slot *slots = line->slots;
+    TRY(project_and_time(line, context, event, k_api_key, k_timestamp_ms, "timestamp_ms",
+                         epoch_ms_time));
     PyObject *properties;
     TRY(obj(get(event, k_properties), &properties));
     TRY(text(line, get(event, k_event_name), "event_name", &slots[C_EVENT_NAME]));
@@ -677,10 +687,8 @@ static int map_mobile(Line *line, const Context *context, PyObject *event) {
 
 static int map_server(Line *line, const Context *context, PyObject *event) {
     Slot *slots = line->slots;
-    TRY(project(line, context, event, k_project_key));
-    TRY(required_time(line, get(event, k_created_at), "created_at", iso_time, &slots[C_EVENT_AT]));
-    line->event_at = slots[C_EVENT_AT].number;
-    slots[C_CLIENT_EVENT_AT] = slots[C_EVENT_AT];
+    TRY(project_and_time(line, context, event, k_project_key, k_created_at, "created_at",
+                         iso_time));
     PyObject *properties;
     TRY(json_object(line, get(event, k_properties), "properties", &properties));
     TRY(text(line, get(event, k_event_type), "event_type", &slots[C_EVENT_NAME]));
@@ -701,10 +709,8 @@ static int map_server(Line *line, const Context *context, PyObject *event) {
 
 static int map_tracker(Line *line, const Context *context, PyObject *event) {
     Slot *slots = line->slots;
-    TRY(project(line, context, event, k_public_key));
-    TRY(required_time(line, get(event, k_created_at), "created_at", iso_time, &slots[C_EVENT_AT]));
-    line->event_at = slots[C_EVENT_AT].number;
-    slots[C_CLIENT_EVENT_AT] = slots[C_EVENT_AT];
+    TRY(project_and_time(line, context, event, k_public_key, k_created_at, "created_at",
+                         iso_time));
     PyObject *meta;
     TRY(json_object(line, get(event, k_meta), "meta", &meta));
     Slot name, selector;
