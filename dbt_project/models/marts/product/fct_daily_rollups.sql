@@ -86,18 +86,19 @@ sessions as (
 
 ),
 
-human_events as (
+-- Page views and CTA clicks counted per visitor and day (int_visitor_day_values), not the
+-- day's wide rows of fct_events.
+human_values as (
 
-    select all_events.project_id, all_events.session_date, all_events.is_page_view,
-           all_events.page_path, all_events.is_click, all_events.cta_label
-    from {{ ref('fct_events') }} as all_events
+    select day_values.project_id, day_values.session_date, day_values.value_kind,
+           day_values.value, day_values.events
+    from {{ ref('int_visitor_day_values') }} as day_values
     {% if is_incremental() %}
     inner join affected_days
-        on all_events.project_id = affected_days.project_id
-        and all_events.session_date = affected_days.day
+        on day_values.project_id = affected_days.project_id
+        and day_values.session_date = affected_days.day
     {% endif %}
-    where not all_events.is_bot
-        and (all_events.is_page_view or all_events.is_click)
+    where not day_values.is_bot
 
 ),
 
@@ -128,9 +129,9 @@ daily_sessions as (
 ),
 
 {%- set top_lists = {
-    'top_paths': "select project_id, session_date as day, page_path as value from human_events where is_page_view and page_path is not null",
-    'top_ctas': "select project_id, session_date as day, cta_label as value from human_events where is_click and cta_label is not null",
-    'top_sources': "select project_id, started_date as day, coalesce(utm_source, referrer_host, '(direct)') as value from sessions where not is_bot",
+    'top_paths': "select project_id, session_date as day, value, events from human_values where value_kind = 'page_path'",
+    'top_ctas': "select project_id, session_date as day, value, events from human_values where value_kind = 'cta_label'",
+    'top_sources': "select project_id, started_date as day, coalesce(utm_source, referrer_host, '(direct)') as value, 1 as events from sessions where not is_bot",
 } %}
 
 {% for list_name, list_sql in top_lists.items() %}
@@ -140,10 +141,10 @@ daily_sessions as (
         project_id,
         day,
         value,
-        count(*) as value_count,
+        cast(sum(events) as {{ dbt.type_bigint() }}) as value_count,
         row_number() over (
             partition by project_id, day
-            order by count(*) desc, value
+            order by sum(events) desc, value
         ) as value_rank
 
     from ({{ list_sql }}) as list_values
