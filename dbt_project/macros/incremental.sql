@@ -42,6 +42,20 @@
     )
 {%- endmacro %}
 
+{#- fct_funnel_daily's post-hook: an entry day whose every entry turned out a bot has no row in
+    a full build, so it must go. An index lookup per row on int_funnel_steps_reached
+    (project_id, funnel_name, entry_date). -#}
+{% macro delete_funnel_days_without_entries() -%}
+    delete from {{ this }} as funnel_days
+    where not exists (
+        select 1 from {{ ref('int_funnel_steps_reached') }} as reached
+        where reached.project_id = funnel_days.project_id
+            and reached.funnel_name = funnel_days.funnel_name
+            and reached.entry_date = funnel_days.entry_date
+            and not reached.is_bot
+    )
+{%- endmacro %}
+
 {#- The rows of `relation` that belong to the visitors listed in `visitors` (a relation or CTE of
     project_id, anonymous_id): an incremental run reads back the history of the visitors it
     re-derives, a few thousand of them against millions of rows. On PostgreSQL a lateral join

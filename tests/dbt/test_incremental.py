@@ -52,6 +52,33 @@ def test_second_load_rederived_the_visitors_it_touched(warehouse: BuiltWarehouse
     ]
 
 
+def test_funnels_recompute_the_days_of_changed_entries(warehouse: BuiltWarehouse) -> None:
+    """The second load re-derives alice, whose checkout entry of the 6th reaches step 3 (the
+    purchase) while steps 1 and 2 stay as they were, and turns anon-bot, also entered on the 6th,
+    into a bot: the 6th is recomputed. Nothing changed on the 7th: its rows stay as built first."""
+    reached = warehouse.rows(
+        f"select anonymous_id, step_number, changed_at, visitor_loaded_at"
+        f" from {INCREMENTAL_COPY}.int_funnel_steps_reached"
+        f" where funnel_name = 'checkout' and entry_date = '2025-01-06'"
+        f" order by anonymous_id, step_number"
+    )
+    assert reached == [
+        ("anon-alice", 1, FIRST_LOAD_AT, SECOND_LOAD_AT),  # re-derived, unchanged
+        ("anon-alice", 2, FIRST_LOAD_AT, SECOND_LOAD_AT),
+        ("anon-alice", 3, SECOND_LOAD_AT, SECOND_LOAD_AT),
+        ("anon-bot", 1, SECOND_LOAD_AT, SECOND_LOAD_AT),  # now flagged a bot
+    ]
+    days = warehouse.rows(
+        f"select entry_date, min(visitor_loaded_at), max(visitor_loaded_at)"
+        f" from {INCREMENTAL_COPY}.fct_funnel_daily where funnel_name = 'checkout'"
+        f" group by entry_date order by entry_date"
+    )
+    assert days == [
+        (date(2025, 1, 6), SECOND_LOAD_AT, SECOND_LOAD_AT),
+        (date(2025, 1, 7), FIRST_LOAD_AT, FIRST_LOAD_AT),
+    ]
+
+
 def test_rollups_recompute_changed_days_and_drop_emptied_ones(warehouse: BuiltWarehouse) -> None:
     """The second load re-derives bob, whose session of the 7th (Berlin) stays as it was: the
     fingerprints keep it unchanged, so the 7th is not recomputed, only its visitor_loaded_at

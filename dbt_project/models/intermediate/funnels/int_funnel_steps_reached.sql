@@ -8,6 +8,8 @@
         indexes=[
             {'columns': ['project_id', 'anonymous_id']},
             {'columns': ['visitor_loaded_at']},
+            {'columns': ['changed_at']},
+            {'columns': ['project_id', 'funnel_name', 'entry_date']},
         ],
     )
 }}
@@ -16,7 +18,9 @@
     event of each project-local day; step n is the earliest step-n event strictly later than the
     time step n-1 was reached and at most conversion_window_days after entry (inclusive). Steps
     are unrolled up to the `funnel_max_steps` var (a data test guards the registry against longer
-    funnels). Bots are kept, flagged, so that a visitor turning out a bot replaces its rows. -#}
+    funnels). Bots are kept, flagged, so that a visitor turning out a bot replaces its rows.
+    `changed_at` is the visitor_loaded_at with which the row last changed: fct_funnel_daily
+    recomputes only the entry days of changed rows, not every day of each re-derived visitor. -#}
 
 {%- set max_steps = var('funnel_max_steps') -%}
 {%- set entry_columns = 'project_id, funnel_name, anonymous_id, entry_date, entry_at, conversion_window_days, is_bot, visitor_loaded_at' -%}
@@ -110,7 +114,7 @@ all_reached as (
 
 ),
 
-final as (
+reached_with_events as (
 
     select
         all_reached.project_id,
@@ -133,6 +137,48 @@ final as (
         on all_reached.project_id = funnel_steps.project_id
         and all_reached.funnel_name = funnel_steps.funnel_name
         and all_reached.step_number = funnel_steps.step_number
+
+),
+
+{% if is_incremental() %}
+rederived_visitors as (
+
+    select distinct project_id, anonymous_id
+    from reached_with_events
+
+),
+
+previous_rows as (
+
+    {{ beacon.rows_of_visitors(this, 'rederived_visitors', ['project_id', 'funnel_name', 'anonymous_id', 'entry_date', 'step_number', 'step_event', 'entry_at', 'reached_at', 'is_bot', 'changed_at']) }}
+
+),
+{% endif %}
+
+final as (
+
+    select
+        reached_with_events.*,
+        {% if is_incremental() %}
+        coalesce(previous_rows.changed_at, reached_with_events.visitor_loaded_at) as changed_at
+        {% else %}
+        reached_with_events.visitor_loaded_at as changed_at
+        {% endif %}
+
+    from reached_with_events
+    {% if is_incremental() %}
+    -- The same row as before: the step was reached at the same time from the same entry.
+    left join previous_rows
+        on reached_with_events.project_id = previous_rows.project_id
+        and reached_with_events.funnel_name = previous_rows.funnel_name
+        and reached_with_events.anonymous_id = previous_rows.anonymous_id
+        and reached_with_events.entry_date = previous_rows.entry_date
+        and reached_with_events.step_number = previous_rows.step_number
+        and reached_with_events.step_event = previous_rows.step_event
+        and reached_with_events.entry_at = previous_rows.entry_at
+        and reached_with_events.reached_at = previous_rows.reached_at
+        and reached_with_events.is_bot = previous_rows.is_bot
+    {% endif %}
 
 )
 

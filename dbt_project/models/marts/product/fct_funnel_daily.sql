@@ -1,9 +1,57 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['project_id', 'funnel_name', 'entry_date'],
+        on_schema_change='append_new_columns',
+        post_hook="{{ beacon.delete_funnel_days_without_entries() }}",
+    )
+}}
+
+{#- Incremental: recompute the entry days of the rows of int_funnel_steps_reached that changed
+    since the last run (changed_at). Rows never disappear from an entry day whose rows did not
+    change: a visitor's new events can only move its entry or steps earlier, or flag it a bot,
+    and each changes a row of that entry. A day left with bot entries only is deleted by the
+    post-hook. -#}
+
 with
+
+{% if is_incremental() %}
+changed_days as (
+
+    select distinct project_id, funnel_name, entry_date
+    from {{ ref('int_funnel_steps_reached') }}
+    where changed_at > {{ beacon.incremental_watermark('visitor_loaded_at') }}
+
+),
+{% endif %}
+
+reached as (
+
+    select all_reached.*
+    from {{ ref('int_funnel_steps_reached') }} as all_reached
+    {% if is_incremental() %}
+    inner join changed_days
+        on all_reached.project_id = changed_days.project_id
+        and all_reached.funnel_name = changed_days.funnel_name
+        and all_reached.entry_date = changed_days.entry_date
+    {% endif %}
+
+),
 
 steps_reached as (
 
-    select * from {{ ref('int_funnel_steps_reached') }}
+    select * from reached
     where not is_bot
+
+),
+
+-- Incremental bookkeeping: the latest visitor_loaded_at of the day's entries, bots included.
+day_loads as (
+
+    select project_id, funnel_name, entry_date, max(visitor_loaded_at) as visitor_loaded_at
+    from reached
+    group by project_id, funnel_name, entry_date
 
 ),
 
@@ -57,9 +105,14 @@ grid_counted as (
     select
         funnel_grid.*,
         coalesce(step_totals.visitors, 0) as visitors,
-        step_totals.median_seconds_from_entry
+        step_totals.median_seconds_from_entry,
+        day_loads.visitor_loaded_at
 
     from funnel_grid
+    inner join day_loads
+        on funnel_grid.project_id = day_loads.project_id
+        and funnel_grid.funnel_name = day_loads.funnel_name
+        and funnel_grid.entry_date = day_loads.entry_date
     left join step_totals
         on funnel_grid.project_id = step_totals.project_id
         and funnel_grid.funnel_name = step_totals.funnel_name
@@ -81,7 +134,8 @@ final as (
             as conversion_from_start,
         {{ beacon.safe_divide('visitors', 'coalesce(lag(visitors) over (partition by project_id, funnel_name, entry_date order by step_number), visitors)') }}
             as conversion_from_previous,
-        cast(median_seconds_from_entry as {{ dbt.type_numeric() }}) as median_seconds_from_entry
+        cast(median_seconds_from_entry as {{ dbt.type_numeric() }}) as median_seconds_from_entry,
+        visitor_loaded_at
 
     from grid_counted
 
