@@ -2,7 +2,9 @@
 
 import json
 import os
+import shutil
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, Config
@@ -70,8 +72,25 @@ def dbt_models(
     # dbt runs as a subprocess that reads the connection from profiles.yml's env vars.
     os.environ.update(dbt_env(dsn))
     with pipeline_writer_lock(dsn, progress=progress(context)):
-        events = dbt.cli(dbt_build_args(config), context=context).stream()
-        yield from with_row_counts(events, dsn)
+        invocation = dbt.cli(dbt_build_args(config), context=context)
+        try:
+            yield from with_row_counts(invocation.stream(), dsn)
+        finally:
+            prune_invocation_folders(Path(invocation.target_path))
+
+
+# dagster-dbt gives each dbt invocation a folder under target/ (its log, compiled SQL, manifest
+# and run results: ~5 MB) and never removes it; a pipeline on a schedule would fill the disk.
+KEPT_INVOCATION_FOLDERS = 20
+
+
+def prune_invocation_folders(target_path: Path, keep: int = KEPT_INVOCATION_FOLDERS) -> None:
+    """Remove all but the newest `keep` invocation folders beside `target_path` (same op)."""
+    prefix = target_path.name.rsplit("-", 2)[0] + "-"
+    folders = [p for p in target_path.parent.iterdir() if p.is_dir() and p.name.startswith(prefix)]
+    folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in folders[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def with_row_counts(events: Iterable, dsn: str) -> Iterator:

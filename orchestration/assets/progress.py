@@ -24,13 +24,13 @@ def throttled_progress(
     """Every line at DEBUG, and at most one progress line every few seconds, so a console run
     of hundreds of files stays readable."""
     console = progress(context)
-    last_info = 0.0
+    last_info: float | None = None  # the first line always shows (monotonic time may be small)
 
     def report(message: str) -> None:
         nonlocal last_info
         context.log.debug(message)
         now = time.monotonic()
-        if now - last_info >= every_seconds:
+        if last_info is None or now - last_info >= every_seconds:
             last_info = now
             console(message)
 

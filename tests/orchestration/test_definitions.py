@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
+from pathlib import Path
 
 import pytest
 from dagster import AssetKey
 
-from orchestration.assets.dbt import DbtBuildConfig, dbt_build_args
+from orchestration.assets.dbt import DbtBuildConfig, dbt_build_args, prune_invocation_folders
 from orchestration.assets.keys import EVENT_TABLES, FACEBOOK_TABLES, PROJECT_TABLES, raw
 from orchestration.definitions import defs
 
@@ -132,3 +134,20 @@ def test_manifest_is_parsed_again_only_for_another_connection(
     assert "secret" not in stamp.read_text()
     assert parsed_for("postgresql://reader:second-secret@db.example:6432/beacon")
     assert "BEACON_PGPORT=6432" in stamp.read_text().splitlines()
+
+
+def test_only_the_newest_dbt_invocation_folders_are_kept(tmp_path: Path) -> None:
+    for n in range(5):
+        folder = tmp_path / f"dbt_models-aaaaaa{n}-bbbbbb{n}"
+        folder.mkdir()
+        (folder / "dbt.log").write_text("log")
+        os.utime(folder, (1_000_000 + n, 1_000_000 + n))
+    (tmp_path / "manifest.json").write_text("{}")
+    (tmp_path / "other_op-aaaaaa0-bbbbbb0").mkdir()
+
+    prune_invocation_folders(tmp_path / "dbt_models-aaaaaa4-bbbbbb4", keep=2)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "dbt_models-aaaaaa3-bbbbbb3", "dbt_models-aaaaaa4-bbbbbb4", "manifest.json",
+        "other_op-aaaaaa0-bbbbbb0",
+    ]

@@ -5,6 +5,7 @@
         unique_key=['project_id', 'message_id'],
         on_schema_change='append_new_columns',
         indexes=[
+            {'columns': ['project_id', 'message_id']},
             {'columns': ['project_id', 'anonymous_id']},
             {'columns': ['loaded_at']},
         ],

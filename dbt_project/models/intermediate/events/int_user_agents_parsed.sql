@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='user_agent',
         on_schema_change='append_new_columns',
+        indexes=[{'columns': ['user_agent']}],
     )
 }}
 

@@ -23,6 +23,8 @@
     recomputes only the entry days of changed rows, not every day of each re-derived visitor. -#}
 
 {%- set max_steps = var('funnel_max_steps') -%}
+{#- Rows built before changed_at existed have none to keep: they count as changed. -#}
+{%- set compare_previous = is_incremental() and beacon.has_column(this, 'changed_at') -%}
 {%- set entry_columns = 'project_id, funnel_name, anonymous_id, entry_date, entry_at, conversion_window_days, is_bot, visitor_loaded_at' -%}
 
 with
@@ -140,7 +142,7 @@ reached_with_events as (
 
 ),
 
-{% if is_incremental() %}
+{% if compare_previous %}
 rederived_visitors as (
 
     select distinct project_id, anonymous_id
@@ -159,14 +161,14 @@ final as (
 
     select
         reached_with_events.*,
-        {% if is_incremental() %}
+        {% if compare_previous %}
         coalesce(previous_rows.changed_at, reached_with_events.visitor_loaded_at) as changed_at
         {% else %}
         reached_with_events.visitor_loaded_at as changed_at
         {% endif %}
 
     from reached_with_events
-    {% if is_incremental() %}
+    {% if compare_previous %}
     -- The same row as before: the step was reached at the same time from the same entry.
     left join previous_rows
         on reached_with_events.project_id = previous_rows.project_id

@@ -4,15 +4,12 @@
         incremental_strategy='delete+insert',
         unique_key=['project_id', 'anonymous_id'],
         on_schema_change='append_new_columns',
-        indexes=[
-            {'columns': ['project_id', 'anonymous_id', 'event_at']},
-            {'columns': ['visitor_loaded_at']},
-            {'columns': ['project_id', 'session_date']},
-        ],
+        indexes=[{'columns': ['visitor_loaded_at']}],
     )
 }}
 
-{#- Incremental: every visitor with raw events loaded since the last run is re-derived whole
+{#- Visitor lookups use the primary key, (project_id, anonymous_id, message_id).
+    Incremental: every visitor with raw events loaded since the last run is re-derived whole
     (its earlier events read back from this table), because a new event can merge or split its
     sessions and change its stitched user id and bot flag for all its rows. -#}
 
