@@ -36,6 +36,7 @@ from orchestration.commands.progress import say
 
 BENCH_DB = "beacon_bench"
 REFERENCE_EVENTS = 1_000_000  # the run whose day size the reference day has
+SLOWEST_NODES = 5  # dbt nodes named in the profile of each build
 BEACON = ["-m", "orchestration.cli"]
 FLOOR_COPY = (
     "COPY bench_floor(payload) FROM STDIN WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')"
@@ -85,16 +86,21 @@ def main(args: argparse.Namespace) -> int:
             ],
             fb_env,
         )
+    profile = {}
     say("whole build (full refresh) ...")
     full_s, _ = _timed_child(BEACON + ["build", "--full-refresh"], env)
+    profile["full_build"] = last_dbt_profile()
     say("build with nothing new (fixed overhead) ...")
     fixed_s, _ = _timed_child(BEACON + ["build"], env)
+    profile["fixed_overhead"] = last_dbt_profile()
     say("one more day: load, then incremental build ...")
     _timed_child(["-m", "ingestion.events", str(work / "next" / "landing")], env)
     incremental_s, _ = _timed_child(BEACON + ["build"], env)
+    profile["incremental_build"] = last_dbt_profile()
     say("a reference day (a 1M run's day of events): load, then incremental build ...")
     _timed_child(["-m", "ingestion.events", str(work / "reference" / "landing")], env)
     reference_s, _ = _timed_child(BEACON + ["build"], env)
+    profile["incremental_reference_day"] = last_dbt_profile()
 
     report = {
         "events": args.events,
@@ -113,6 +119,7 @@ def main(args: argparse.Namespace) -> int:
         "incremental_vs_full": round(incremental_s / full_s, 3),
         "reference_day_events": _count_lines_under(work / "reference" / "landing"),
         "incremental_reference_day_s": round(reference_s, 2),
+        "profile": profile,
         "machine": _machine(dsn),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -150,7 +157,31 @@ def markdown_table(report: dict) -> str:
     ]
     lines = ["| measure | value | against target |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    lines += ["", "Where the time goes (dbt's own seconds in each build, its slowest nodes):", ""]
+    for build, spent in report.get("profile", {}).items():
+        slowest = ", ".join(f"{name} {seconds}" for name, seconds in spent["slowest"].items())
+        lines.append(f"- {build.replace('_', ' ')}: dbt {spent['dbt_s']} s; {slowest}")
     return "\n".join(lines) + f"\n\nMachine: {report['machine']}\n"
+
+
+def last_dbt_profile(target: Path | None = None, slowest: int = SLOWEST_NODES) -> dict:
+    """dbt's own time in the newest build (its run_results.json, in the invocation folder that
+    dagster-dbt made under target/) and its slowest nodes; the rest of a build's time is
+    Python, Dagster and dbt starting up."""
+    runs = sorted(
+        (target or REPO_ROOT / "target").glob("dbt_models-*/run_results.json"),
+        key=lambda path: path.stat().st_mtime,
+    )
+    if not runs:
+        return {"dbt_s": None, "slowest": {}}
+    results = json.loads(runs[-1].read_text())
+    nodes = sorted(results["results"], key=lambda node: -node["execution_time"])[:slowest]
+    return {
+        "dbt_s": round(results["elapsed_time"], 1),
+        "slowest": {
+            node["unique_id"].split(".", 2)[-1]: round(node["execution_time"], 1) for node in nodes
+        },
+    }
 
 
 def _fresh_database(server_dsn: str) -> str:
