@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
 import sqlite3
@@ -28,6 +29,12 @@ INSTANCE_YAML = """\
 # For production, see config/dagster.postgres.yaml.
 telemetry:
   enabled: false
+# Dagster's SQLite event log, with its connections kept open (orchestration/event_log.py).
+event_log_storage:
+  module: orchestration.event_log
+  class: PooledSqliteEventLogStorage
+  config:
+    base_dir: {runs}
 concurrency:
   runs:
     tag_concurrency_limits:
@@ -57,7 +64,8 @@ def dagster_home(settings: Settings | None = None) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(INSTANCE_YAML)
+        # JSON's quoting is YAML's too: any folder name reads back as it is.
+        config.write_text(INSTANCE_YAML.format(runs=json.dumps(str(home / "history" / "runs"))))
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
