@@ -75,7 +75,8 @@ def test_asset_graph_shows_every_mart(tmp_path: Path, repo_root: Path) -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_for_location(base, server)
-        browser = Chromium(executable, tmp_path / "chrome")
+        # Tall enough for the whole graph at the zoom Dagster opens it with.
+        browser = Chromium(executable, tmp_path / "chrome", height=2400)
         # The lineage graph of the marts group, with its upstream dependencies drawn in.
         browser.goto(f"{base}/locations/beacon/asset-groups/marts")
         browser.wait_for("document.body.innerText.includes('fct_ad_performance_daily')")
