@@ -24,6 +24,14 @@ PARSE_KEY_VARS = (
 )
 
 beacon_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROFILES_DIR)
+DBT_ASSETS_OP = "dbt_models"  # the op of the @dbt_assets in orchestration/assets/dbt.py
+
+
+def invocation_folders(target_dir: Path, op_name: str = DBT_ASSETS_OP) -> list[Path]:
+    """The folders dagster-dbt gives the dbt invocations of `op_name` under `target_dir`
+    (`<op>-<run id>-<uuid>`: log, compiled SQL, manifest, run results), newest first."""
+    folders = [p for p in target_dir.glob(f"{op_name}-*") if p.is_dir()]
+    return sorted(folders, key=lambda p: p.stat().st_mtime, reverse=True)
 
 
 def _newest_source_mtime() -> float:

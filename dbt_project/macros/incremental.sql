@@ -34,30 +34,43 @@
 {% endmacro %}
 {% macro postgres__type_timestamptz() %}timestamp with time zone{% endmacro %}
 
-{#- fct_daily_rollups' post-hook: a day whose every session merged into a session of an earlier
-    day (a late event bridged them) has no row in a full build, so it must go. An index lookup
-    per day on fct_sessions (project_id, started_date). -#}
-{% macro delete_rollup_days_without_sessions() -%}
-    delete from {{ this }} as rollups
+{#- The post-hook of a mart of days recomputed incrementally: a day (the mart's `columns`) with
+    no matching row left in `relation` (`matching` names its column for each of them, `where`
+    narrows its rows) has no row in a full build, so it must go. fct_daily_rollups: a day whose
+    every session merged into an earlier day's (a late event bridged them); fct_funnel_daily: an
+    entry day whose every entry turned out a bot. An index lookup per row of the mart. -#}
+{% macro delete_days_without(relation, matching, where='true') -%}
+    delete from {{ this }} as days
     where not exists (
-        select 1 from {{ ref('fct_sessions') }} as sessions
-        where sessions.project_id = rollups.project_id
-            and sessions.started_date = rollups.day
+        select 1 from {{ relation }} as source_rows
+        where {% for column, source_column in matching.items() -%}
+            source_rows.{{ source_column }} = days.{{ column }} and {% endfor %}({{ where }})
     )
 {%- endmacro %}
 
-{#- fct_funnel_daily's post-hook: an entry day whose every entry turned out a bot has no row in
-    a full build, so it must go. An index lookup per row on int_funnel_steps_reached
-    (project_id, funnel_name, entry_date). -#}
-{% macro delete_funnel_days_without_entries() -%}
-    delete from {{ this }} as funnel_days
-    where not exists (
-        select 1 from {{ ref('int_funnel_steps_reached') }} as reached
-        where reached.project_id = funnel_days.project_id
-            and reached.funnel_name = funnel_days.funnel_name
-            and reached.entry_date = funnel_days.entry_date
-            and not reached.is_bot
+{#- The rows of `rows` (a CTE of whole re-derived visitors) with `changed_at`: the
+    visitor_loaded_at with which each last changed. A row whose `key_columns` and
+    `compared_columns` all equal a row the model built before keeps that row's changed_at, so
+    downstream marts recompute only what did change, not every day of every returning visitor.
+    Rows of a table built before it had changed_at count as changed. -#}
+{% macro with_changed_at(rows, key_columns, compared_columns) -%}
+    {%- if is_incremental() and beacon.has_column(this, 'changed_at') -%}
+    {%- set matched = key_columns + compared_columns -%}
+    with rederived_visitors as (
+        select distinct project_id, anonymous_id from {{ rows }}
+    ),
+    previous_rows as (
+        {{ beacon.rows_of_visitors(this, 'rederived_visitors', matched + ['changed_at']) }}
     )
+    select {{ rows }}.*, coalesce(previous_rows.changed_at, {{ rows }}.visitor_loaded_at) as changed_at
+    from {{ rows }}
+    left join previous_rows
+        on {% for column in matched %}{{ rows }}.{{ column }} = previous_rows.{{ column }}{% if not loop.last %}
+        and {% endif %}{% endfor %}
+    {%- else -%}
+    select {{ rows }}.*, {{ rows }}.visitor_loaded_at as changed_at
+    from {{ rows }}
+    {%- endif %}
 {%- endmacro %}
 
 {#- The rows of `relation` that belong to the visitors listed in `visitors` (a relation or CTE of
@@ -140,6 +153,7 @@
 
 {#- Whether the table `relation` has `column` (a model's new column before its first run). -#}
 {% macro has_column(relation, column) %}
+    {%- if '__dbt__cte__' in (relation | string) -%}{{ return(true) }}{%- endif -%}
     {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
     {{ return(column in names) }}
 {% endmacro %}

@@ -19,7 +19,7 @@ from psycopg import sql
 from ingestion.postgres import connection, dbt_env
 from ingestion.warehouse import pipeline_writer_lock
 from orchestration.assets.progress import progress
-from orchestration.dbt_project import beacon_dbt, ensure_manifest
+from orchestration.dbt_project import beacon_dbt, ensure_manifest, invocation_folders
 from orchestration.resources import WarehouseResource
 
 
@@ -76,7 +76,7 @@ def dbt_models(
         try:
             yield from with_row_counts(invocation.stream(), dsn)
         finally:
-            prune_invocation_folders(Path(invocation.target_path))
+            prune_invocation_folders(Path(invocation.target_path).parent)
 
 
 # dagster-dbt gives each dbt invocation a folder under target/ (its log, compiled SQL, manifest
@@ -84,12 +84,9 @@ def dbt_models(
 KEPT_INVOCATION_FOLDERS = 20
 
 
-def prune_invocation_folders(target_path: Path, keep: int = KEPT_INVOCATION_FOLDERS) -> None:
-    """Remove all but the newest `keep` invocation folders beside `target_path` (same op)."""
-    prefix = target_path.name.rsplit("-", 2)[0] + "-"
-    folders = [p for p in target_path.parent.iterdir() if p.is_dir() and p.name.startswith(prefix)]
-    folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in folders[keep:]:
+def prune_invocation_folders(target_dir: Path, keep: int = KEPT_INVOCATION_FOLDERS) -> None:
+    """Remove all but the newest `keep` invocation folders of the dbt assets under `target_dir`."""
+    for old in invocation_folders(target_dir)[keep:]:
         shutil.rmtree(old, ignore_errors=True)
 
 

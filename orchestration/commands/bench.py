@@ -165,16 +165,15 @@ def markdown_table(report: dict) -> str:
 
 
 def last_dbt_profile(target: Path | None = None, slowest: int = SLOWEST_NODES) -> dict:
-    """dbt's own time in the newest build (its run_results.json, in the invocation folder that
-    dagster-dbt made under target/) and its slowest nodes; the rest of a build's time is
-    Python, Dagster and dbt starting up."""
-    runs = sorted(
-        (target or REPO_ROOT / "target").glob("dbt_models-*/run_results.json"),
-        key=lambda path: path.stat().st_mtime,
-    )
+    """dbt's own time in the newest build (the run_results.json of its invocation folder) and
+    its slowest nodes; the rest of a build's time is Python, Dagster and dbt starting up."""
+    from orchestration.dbt_project import invocation_folders
+
+    runs = [f / "run_results.json" for f in invocation_folders(target or REPO_ROOT / "target")]
+    runs = [path for path in runs if path.exists()]
     if not runs:
         return {"dbt_s": None, "slowest": {}}
-    results = json.loads(runs[-1].read_text())
+    results = json.loads(runs[0].read_text())
     nodes = sorted(results["results"], key=lambda node: -node["execution_time"])[:slowest]
     return {
         "dbt_s": round(results["elapsed_time"], 1),

@@ -1,5 +1,5 @@
 """`beacon bench`'s profile of a build: dbt's own seconds and its slowest nodes, read from the
-newest invocation folder that dagster-dbt left under target/."""
+newest invocation folder that dagster-dbt left under target/ (a folder of another op ignored)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ def _invocation(target: Path, name: str, elapsed: float, nodes: dict[str, float]
     (folder / "run_results.json").write_text(
         json.dumps({"elapsed_time": elapsed, "results": results})
     )
-    os.utime(folder / "run_results.json", (at, at))
+    os.utime(folder, (at, at))
 
 
 def test_the_profile_names_the_newest_builds_slowest_nodes(tmp_path: Path) -> None:
     _invocation(tmp_path, "dbt_models-a-1", 99.0, {"model.beacon.old": 50.0}, at=1_000)
+    _invocation(tmp_path, "other_op-c-3", 1.0, {"model.beacon.other": 1.0}, at=3_000)
     _invocation(tmp_path, "dbt_models-b-2", 12.34, {
         "model.beacon.fct_events": 6.04, "test.beacon.unique_x.abc123": 0.5,
         "model.beacon.fct_sessions": 2.0, "operation.beacon.beacon-on-run-start-1": 1.0,

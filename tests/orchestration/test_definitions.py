@@ -145,7 +145,7 @@ def test_only_the_newest_dbt_invocation_folders_are_kept(tmp_path: Path) -> None
     (tmp_path / "manifest.json").write_text("{}")
     (tmp_path / "other_op-aaaaaa0-bbbbbb0").mkdir()
 
-    prune_invocation_folders(tmp_path / "dbt_models-aaaaaa4-bbbbbb4", keep=2)
+    prune_invocation_folders(tmp_path, keep=2)
 
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "dbt_models-aaaaaa3-bbbbbb3", "dbt_models-aaaaaa4-bbbbbb4", "manifest.json",

@@ -23,8 +23,6 @@
     recomputes only the entry days of changed rows, not every day of each re-derived visitor. -#}
 
 {%- set max_steps = var('funnel_max_steps') -%}
-{#- Rows built before changed_at existed have none to keep: they count as changed. -#}
-{%- set compare_previous = is_incremental() and beacon.has_column(this, 'changed_at') -%}
 {%- set entry_columns = 'project_id, funnel_name, anonymous_id, entry_date, entry_at, conversion_window_days, is_bot, visitor_loaded_at' -%}
 
 with
@@ -142,45 +140,11 @@ reached_with_events as (
 
 ),
 
-{% if compare_previous %}
-rederived_visitors as (
-
-    select distinct project_id, anonymous_id
-    from reached_with_events
-
-),
-
-previous_rows as (
-
-    {{ beacon.rows_of_visitors(this, 'rederived_visitors', ['project_id', 'funnel_name', 'anonymous_id', 'entry_date', 'step_number', 'step_event', 'entry_at', 'reached_at', 'is_bot', 'changed_at']) }}
-
-),
-{% endif %}
-
 final as (
 
-    select
-        reached_with_events.*,
-        {% if compare_previous %}
-        coalesce(previous_rows.changed_at, reached_with_events.visitor_loaded_at) as changed_at
-        {% else %}
-        reached_with_events.visitor_loaded_at as changed_at
-        {% endif %}
-
-    from reached_with_events
-    {% if compare_previous %}
-    -- The same row as before: the step was reached at the same time from the same entry.
-    left join previous_rows
-        on reached_with_events.project_id = previous_rows.project_id
-        and reached_with_events.funnel_name = previous_rows.funnel_name
-        and reached_with_events.anonymous_id = previous_rows.anonymous_id
-        and reached_with_events.entry_date = previous_rows.entry_date
-        and reached_with_events.step_number = previous_rows.step_number
-        and reached_with_events.step_event = previous_rows.step_event
-        and reached_with_events.entry_at = previous_rows.entry_at
-        and reached_with_events.reached_at = previous_rows.reached_at
-        and reached_with_events.is_bot = previous_rows.is_bot
-    {% endif %}
+    {{ beacon.with_changed_at('reached_with_events',
+        ['project_id', 'funnel_name', 'anonymous_id', 'entry_date', 'step_number'],
+        ['step_event', 'entry_at', 'reached_at', 'is_bot']) }}
 
 )
 

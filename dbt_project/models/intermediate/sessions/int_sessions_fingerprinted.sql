@@ -56,45 +56,9 @@ fingerprinted as (
 
 ),
 
-{% if is_incremental() %}
-rederived_visitors as (
-
-    select distinct project_id, anonymous_id
-    from sessions
-
-),
-
-previous_fingerprints as (
-
-    {{ beacon.rows_of_visitors(this, 'rederived_visitors', ['project_id', 'anonymous_id', 'session_id', 'fingerprint', 'changed_at']) }}
-
-),
-{% endif %}
-
 final as (
 
-    select
-        fingerprinted.project_id,
-        fingerprinted.anonymous_id,
-        fingerprinted.session_id,
-        fingerprinted.started_date,
-        fingerprinted.ended_date,
-        fingerprinted.fingerprint,
-        {% if is_incremental() %}
-        coalesce(previous.changed_at, fingerprinted.visitor_loaded_at) as changed_at,
-        {% else %}
-        fingerprinted.visitor_loaded_at as changed_at,
-        {% endif %}
-        fingerprinted.visitor_loaded_at
-
-    from fingerprinted
-    {% if is_incremental() %}
-    left join previous_fingerprints as previous
-        on fingerprinted.project_id = previous.project_id
-        and fingerprinted.anonymous_id = previous.anonymous_id
-        and fingerprinted.session_id = previous.session_id
-        and fingerprinted.fingerprint = previous.fingerprint
-    {% endif %}
+    {{ beacon.with_changed_at('fingerprinted', ['project_id', 'anonymous_id', 'session_id'], ['fingerprint']) }}
 
 )
 

@@ -25,24 +25,25 @@ events as (
     select project_id, anonymous_id, session_date, is_bot, visitor_loaded_at,
            is_page_view, page_path, is_click, cta_label
     from {{ ref('fct_events') }}
-    where ((is_page_view and page_path is not null) or (is_click and cta_label is not null))
     {% if is_incremental() %}
-        and visitor_loaded_at > {{ beacon.incremental_watermark('visitor_loaded_at') }}
+    where visitor_loaded_at > {{ beacon.incremental_watermark('visitor_loaded_at') }}
     {% endif %}
 
 ),
 
+-- Each event once (a join to the two kinds, not a union over a second read of the events).
 counted_values as (
 
-    select project_id, anonymous_id, session_date, is_bot, visitor_loaded_at,
-           'page_path' as value_kind, page_path as value
+    select
+        events.project_id, events.anonymous_id, events.session_date, events.is_bot,
+        events.visitor_loaded_at, kinds.value_kind,
+        case when kinds.value_kind = 'page_path' then events.page_path else events.cta_label end
+            as value
+
     from events
-    where is_page_view and page_path is not null
-    union all
-    select project_id, anonymous_id, session_date, is_bot, visitor_loaded_at,
-           'cta_label' as value_kind, cta_label as value
-    from events
-    where is_click and cta_label is not null
+    inner join (select 'page_path' as value_kind union all select 'cta_label') as kinds
+        on (kinds.value_kind = 'page_path' and events.is_page_view and events.page_path is not null)
+        or (kinds.value_kind = 'cta_label' and events.is_click and events.cta_label is not null)
 
 )
 
