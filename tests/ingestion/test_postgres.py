@@ -26,6 +26,9 @@ def test_embedded_server_starts_reuses_and_stops(tmp_path: Path) -> None:
             # the tuned settings are in force (beacon.conf, rewritten at each start)
             assert conn.execute("show wal_level").fetchone()[0] == "minimal"
             assert conn.execute("show shared_buffers").fetchone()[0] == "512MB"
+            assert conn.execute("show wal_compression").fetchone()[0] == "off"
+            # initdb without checksums: reading fresh pages would otherwise log them whole
+            assert conn.execute("show data_checksums").fetchone()[0] == "off"
         # psql accepts the same DSN
         out = subprocess.run(
             ["psql", dsn, "-tAc", "select 41 + 1"], capture_output=True, text=True, check=True
@@ -86,6 +89,9 @@ def test_settings_of_an_older_data_directory_are_replaced(tmp_path: Path) -> Non
     try:
         with psycopg.connect(dsn) as conn:
             assert conn.execute("show shared_buffers").fetchone()[0] == "512MB"
+            assert conn.execute("show wal_compression").fetchone()[0] == "off"
+            # initdb without checksums: reading fresh pages would otherwise log them whole
+            assert conn.execute("show data_checksums").fetchone()[0] == "off"
             assert conn.execute("show work_mem").fetchone()[0] == "64MB"
         assert "Beacon" not in auto_conf.read_text()
     finally:
