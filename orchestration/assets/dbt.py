@@ -91,17 +91,28 @@ def prune_invocation_folders(target_dir: Path, keep: int = KEPT_INVOCATION_FOLDE
 
 
 def with_row_counts(events: Iterable, dsn: str) -> Iterator:
-    """Add `dagster/row_count` to each materialized mart, counted on our own connection
+    """Add `dagster/row_count` to each materialized mart: the count its build kept in
+    beacon_row_counts (macros/row_counts.sql), else a count(*) on our own connection
     (dagster-dbt's fetch_row_counts queries the database name frozen in the manifest)."""
     nodes = json.loads(beacon_dbt.manifest_path.read_text())["nodes"]
+    counts = sql.Identifier(os.environ.get("BEACON_DBT_SCHEMA", "analytics"), "beacon_row_counts")
     with connection(dsn, autocommit=True) as conn:
         for event in events:
             unique_id = getattr(event, "metadata", {}).get("unique_id")
             node = nodes.get(getattr(unique_id, "value", unique_id)) if unique_id else None
             if node and node.get("schema") == "marts":
                 relation = sql.Identifier(node["schema"], node.get("alias") or node["name"])
-                rows = conn.execute(sql.SQL("select count(*) from {}").format(relation))
                 event = event.with_metadata(
-                    {**event.metadata, "dagster/row_count": rows.fetchone()[0]}
+                    {**event.metadata, "dagster/row_count": _row_count(conn, relation, counts)}
                 )
             yield event
+
+
+def _row_count(conn, relation: sql.Identifier, counts: sql.Identifier) -> int:
+    kept = conn.execute(
+        sql.SQL("select row_count from {} where relid = to_regclass(%s)").format(counts),
+        [relation.as_string(conn)],
+    ).fetchone()
+    if kept:
+        return kept[0]
+    return conn.execute(sql.SQL("select count(*) from {}").format(relation)).fetchone()[0]

@@ -34,6 +34,7 @@ class BuiltWarehouse:
     server: str
     target_path: Path
     first_build_rollup_days: list[date] = field(default_factory=list)
+    incremental_row_counts: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def rows(self, sql: str, params: tuple = ()) -> list[tuple]:
         with psycopg.connect(self.dsn) as conn:
@@ -44,6 +45,16 @@ class BuiltWarehouse:
 
     def dbt(self, *args: str) -> None:
         run_dbt(self.dsn, self.target_path, *args)
+
+    def row_counts(self) -> dict[str, tuple[int, int]]:
+        """Each mart's row count as its builds kept it (macros/row_counts.sql), and counted."""
+        return {
+            mart: self.rows(
+                "select (select row_count from analytics.beacon_row_counts"
+                f" where relid = 'marts.{mart}'::regclass), (select count(*) from marts.{mart})"
+            )[0]
+            for mart in MARTS
+        }
 
     def copy_aside(self, schema: str, tables: dict[str, list[str]]) -> None:
         """Copy `tables` ({source schema: names}) into a new `schema`, to compare with what a
@@ -86,6 +97,7 @@ def warehouse(
         with built.connection() as conn:
             dataset.load_events(conn, second_load=True)
         built.dbt("build", *MODELS_ONLY)
+        built.incremental_row_counts = built.row_counts()
         built.copy_aside(INCREMENTAL_COPY, {"marts": MARTS, "intermediate": INTERMEDIATE})
         built.dbt("build", "--full-refresh")
         yield built

@@ -108,6 +108,17 @@ def test_rollups_recompute_changed_days_and_drop_emptied_ones(warehouse: BuiltWa
     assert emptied == 0
 
 
+def test_marts_keep_exact_row_counts(warehouse: BuiltWarehouse) -> None:
+    """The counts Dagster shows come from beacon_row_counts, kept by each build's own inserts
+    and deletes: after the incremental builds (which also deleted an emptied rollup day in a
+    post-hook) and after the full refresh, they equal count(*)."""
+    assert warehouse.incremental_row_counts["fct_daily_rollups"][1] > 0
+    for counts in (warehouse.incremental_row_counts, warehouse.row_counts()):
+        assert {mart: kept for mart, (kept, _) in counts.items()} == {
+            mart: counted for mart, (_, counted) in counts.items()
+        }
+
+
 def test_lookback_rereads_loaded_events_without_duplicates(warehouse: BuiltWarehouse) -> None:
     """An incremental run whose lookback reaches back over both loads re-reads every event
     and must deduplicate them against the rows already built: the full-refresh marts stay

@@ -5,7 +5,10 @@
         incremental_strategy='delete+insert',
         unique_key=['project_id', 'day'],
         on_schema_change='append_new_columns',
-        post_hook="{{ beacon.delete_days_without(ref('fct_sessions'), {'project_id': 'project_id', 'day': 'started_date'}) }}",
+        post_hook=[
+            "{{ beacon.delete_days_without(ref('fct_sessions'), {'project_id': 'project_id', 'day': 'started_date'}) }}",
+            "{{ beacon.record_row_count() }}",
+        ],
     )
 }}
 

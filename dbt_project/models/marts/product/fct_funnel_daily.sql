@@ -4,7 +4,10 @@
         incremental_strategy='delete+insert',
         unique_key=['project_id', 'funnel_name', 'entry_date'],
         on_schema_change='append_new_columns',
-        post_hook="{{ beacon.delete_days_without(ref('int_funnel_steps_reached'), {'project_id': 'project_id', 'funnel_name': 'funnel_name', 'entry_date': 'entry_date'}, 'not source_rows.is_bot') }}",
+        post_hook=[
+            "{{ beacon.delete_days_without(ref('int_funnel_steps_reached'), {'project_id': 'project_id', 'funnel_name': 'funnel_name', 'entry_date': 'entry_date'}, 'not source_rows.is_bot') }}",
+            "{{ beacon.record_row_count() }}",
+        ],
     )
 }}
 
