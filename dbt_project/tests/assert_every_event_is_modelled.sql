@@ -77,35 +77,47 @@ from recounted
 where modelled_events <> raw_events
 {% else %}
 -- Since the last run in which this test passed (macros/data_tests.sql): each event loaded since
--- is modelled exactly once, found through the visitor indexes of fct_events and int_identifies.
+-- is modelled exactly once. A modelled row keeps its raw event's loaded_at, and its visitor's
+-- visitor_loaded_at is at least that (the index of fct_events that finds the rows a run
+-- re-derived), so the rows to pair with are found by range, not looked up event by event
+-- (~50 us each: 9 s of a 10M run's incremental build).
 with
 
 new_raw_events as (
-    select project_id, message_id, anonymous_id, event_at, is_identify
+    select project_id, message_id
     from {{ ref('stg_raw__events') }}
+    where {{ beacon.written_since_verified('loaded_at') }}
+),
+
+modelled_events as (
+    select project_id, message_id
+    from {{ ref('fct_events') }}
+    where {{ beacon.written_since_verified('visitor_loaded_at') }}
+        and {{ beacon.written_since_verified('loaded_at') }}
+    union all
+    select project_id, message_id
+    from {{ ref('int_identifies') }}
     where {{ beacon.written_since_verified('loaded_at') }}
 ),
 
 copies as (
     select
-        new_raw_events.project_id,
-        new_raw_events.message_id,
-        (
-            select count(*) from {{ ref('fct_events') }} as events
-            where events.project_id = new_raw_events.project_id
-                and events.anonymous_id = new_raw_events.anonymous_id
-                and events.event_at = new_raw_events.event_at
-                and events.message_id = new_raw_events.message_id
-        ) + (
-            select count(*) from {{ ref('int_identifies') }} as identifies
-            where identifies.project_id = new_raw_events.project_id
-                and identifies.anonymous_id = new_raw_events.anonymous_id
-                and identifies.message_id = new_raw_events.message_id
-        ) as modelled_copies
-    from new_raw_events
+        project_id,
+        message_id,
+        sum(raw_copies) as raw_copies,
+        sum(modelled_copies) as modelled_copies
+    from (
+        select project_id, message_id, 1 as raw_copies, 0 as modelled_copies
+        from new_raw_events
+        union all
+        select project_id, message_id, 0 as raw_copies, 1 as modelled_copies
+        from modelled_events
+    ) as paired
+    group by project_id, message_id
 )
 
+-- Modelled rows without a raw event are left alone: retention may have deleted it since.
 select project_id, message_id, modelled_copies
 from copies
-where modelled_copies <> 1
+where raw_copies = 1 and modelled_copies <> 1
 {% endif %}

@@ -1,0 +1,57 @@
+"""The data tests' incremental mode (macros/data_tests.sql): after a run in which a test
+passed, it checks only the rows written since. assert_every_event_is_modelled then pairs the
+raw events loaded since with their modelled rows, found by range on visitor_loaded_at."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.dbt import dataset
+from tests.dbt.conftest import MODELS_ONLY, SERVERS, BuiltWarehouse, throwaway_database
+from tests.dbt.dataset import FIRST_LOAD_AT, SECOND_LOAD_AT
+from tests.dbt.dbt_cli import DbtFailed
+
+EVERY_EVENT_MODELLED = ("test", "--select", "assert_every_event_is_modelled")
+
+
+@pytest.fixture(params=SERVERS)
+def second_load_built(request, server_dsns, tmp_path_factory) -> BuiltWarehouse:
+    """The first load built with its data tests (all passed: marked), then the second load,
+    stamped as loaded an hour from now (after the marks of every run here), built without
+    tests."""
+    with throwaway_database(request, server_dsns, tmp_path_factory) as built:
+        with built.connection() as conn:
+            dataset.load_registry(conn)
+            dataset.load_events(conn, second_load=False)
+        built.dbt("build", "--exclude", "resource_type:unit_test")
+        with built.connection() as conn:
+            dataset.load_events(conn, second_load=True)
+            conn.execute("update raw.events set loaded_at = now() + interval '1 hour'"
+                         " where loaded_at = %s",
+                         (SECOND_LOAD_AT,))
+        built.dbt("build", *MODELS_ONLY)
+        yield built
+
+
+def missing_one_event(built: BuiltWarehouse, loaded_at) -> None:
+    with built.connection() as conn:
+        conn.execute(
+            "delete from marts.fct_events where ctid = (select ctid from marts.fct_events"
+            " where loaded_at = %s order by message_id limit 1)",
+            (loaded_at,),
+        )
+
+
+def test_every_event_loaded_since_is_checked_and_only_those(
+    second_load_built: BuiltWarehouse,
+) -> None:
+    built = second_load_built
+    # An event of the first load missing: checked before, not again (a check of every row
+    # would fail here).
+    missing_one_event(built, FIRST_LOAD_AT)
+    built.dbt(*EVERY_EVENT_MODELLED)
+    [(loaded_later,)] = built.rows(
+        "select max(loaded_at) from raw.events where loaded_at > now()")
+    missing_one_event(built, loaded_later)
+    with pytest.raises(DbtFailed, match="Got 1 result"):
+        built.dbt(*EVERY_EVENT_MODELLED)
