@@ -23,6 +23,12 @@ PARSE_KEY_VARS = (
     "BEACON_PGHOST", "BEACON_PGPORT", "BEACON_PGUSER", "BEACON_PGDATABASE", "BEACON_DBT_SCHEMA",
 )
 
+def target_schema() -> str:
+    """The dbt target's schema (profiles.yml: BEACON_DBT_SCHEMA, default analytics): models
+    without a schema of their own, and Beacon's bookkeeping tables."""
+    return os.environ.get("BEACON_DBT_SCHEMA", "analytics")
+
+
 beacon_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROFILES_DIR)
 DBT_ASSETS_OP = "dbt_models"  # the op of the @dbt_assets in orchestration/assets/dbt.py
 

@@ -34,9 +34,14 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The condition on `column` for the test being compiled (singular tests call it directly). -#}
+{#- The condition on `column` for the test being compiled. -#}
 {% macro written_since_verified(column) -%}
-    {%- set since = beacon.verified_since(model) -%}
+    {{ return(beacon.written_since(column, beacon.verified_since(model))) }}
+{%- endmacro %}
+
+{#- The same from a `since` of verified_since() (a singular test filtering several tables looks
+    it up once). -#}
+{% macro written_since(column, since) -%}
     {%- if since is none -%}
         (1 = 1)
     {%- else -%}
@@ -77,9 +82,14 @@
     {{ return(found.raw_only) }}
 {% endmacro %}
 
-{% macro data_test_marks() %}
+{#- Beacon's own bookkeeping tables live in the target schema, beside no model. -#}
+{% macro bookkeeping_table(identifier) %}
     {{ return(api.Relation.create(database=target.database, schema=target.schema,
-                                  identifier='beacon_data_test_marks')) }}
+                                  identifier=identifier)) }}
+{% endmacro %}
+
+{% macro data_test_marks() %}
+    {{ return(beacon.bookkeeping_table('beacon_data_test_marks')) }}
 {% endmacro %}
 
 {#- on-run-start: this run's start on the database clock (the clock of raw.events.loaded_at).

@@ -5,8 +5,7 @@
     table, counted once in full. A post-hook of every mart, and again after a model's own
     post-hooks that change rows: within one transaction it recomputes, never adds twice. -#}
 {% macro row_counts_table() %}
-    {{ return(api.Relation.create(database=target.database, schema=target.schema,
-                                  identifier='beacon_row_counts')) }}
+    {{ return(beacon.bookkeeping_table('beacon_row_counts')) }}
 {% endmacro %}
 
 {#- on-run-start: the table, without the rows of tables that no longer exist. -#}
@@ -35,16 +34,20 @@ delete from {{ counts }} where not exists (select from pg_class where pg_class.o
 do $$
 declare
     rows_changed bigint;
+    rows_before_now bigint;  -- called again in one transaction: the count before it, as stored
 begin
     select coalesce(sum(n_tup_ins - n_tup_del), 0) into rows_changed
     from pg_stat_xact_user_tables where relid = '{{ relation }}'::regclass;
-    update {{ counts }}
-    set rows_before = case when counted_in = pg_current_xact_id() then rows_before else row_count end,
-        row_count = rows_changed
-            + case when counted_in = pg_current_xact_id() then rows_before else row_count end,
-        counted_in = pg_current_xact_id()
-    where relid = '{{ relation }}'::regclass;
-    if not found then
+    select case when counted_in = pg_current_xact_id() then rows_before else row_count end
+    into rows_before_now
+    from {{ counts }} where relid = '{{ relation }}'::regclass;
+    if found then
+        update {{ counts }}
+        set rows_before = rows_before_now,
+            row_count = rows_before_now + rows_changed,
+            counted_in = pg_current_xact_id()
+        where relid = '{{ relation }}'::regclass;
+    else
         insert into {{ counts }} (relid, rows_before, row_count, counted_in)
         select '{{ relation }}'::regclass, total - rows_changed, total, pg_current_xact_id()
         from (select count(*) as total from {{ relation }}) as counted;

@@ -86,18 +86,18 @@ with
 new_raw_events as (
     select project_id, message_id
     from {{ ref('stg_raw__events') }}
-    where {{ beacon.written_since_verified('loaded_at') }}
+    where {{ beacon.written_since('loaded_at', since) }}
 ),
 
 modelled_events as (
     select project_id, message_id
     from {{ ref('fct_events') }}
-    where {{ beacon.written_since_verified('visitor_loaded_at') }}
-        and {{ beacon.written_since_verified('loaded_at') }}
+    where {{ beacon.written_since('visitor_loaded_at', since) }}
+        and {{ beacon.written_since('loaded_at', since) }}
     union all
     select project_id, message_id
     from {{ ref('int_identifies') }}
-    where {{ beacon.written_since_verified('loaded_at') }}
+    where {{ beacon.written_since('loaded_at', since) }}
 ),
 
 copies as (

@@ -19,7 +19,12 @@ from psycopg import sql
 from ingestion.postgres import connection, dbt_env
 from ingestion.warehouse import pipeline_writer_lock
 from orchestration.assets.progress import progress
-from orchestration.dbt_project import beacon_dbt, ensure_manifest, invocation_folders
+from orchestration.dbt_project import (
+    beacon_dbt,
+    ensure_manifest,
+    invocation_folders,
+    target_schema,
+)
 from orchestration.resources import WarehouseResource
 
 
@@ -39,7 +44,7 @@ class BeaconDbtTranslator(DagsterDbtTranslator):
 
 
 def _layer(props: Mapping[str, Any]) -> str:
-    return props.get("config", {}).get("schema") or props.get("schema") or "analytics"
+    return props.get("config", {}).get("schema") or props.get("schema") or target_schema()
 
 
 translator = BeaconDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
@@ -95,7 +100,7 @@ def with_row_counts(events: Iterable, dsn: str) -> Iterator:
     beacon_row_counts (macros/row_counts.sql), else a count(*) on our own connection
     (dagster-dbt's fetch_row_counts queries the database name frozen in the manifest)."""
     nodes = json.loads(beacon_dbt.manifest_path.read_text())["nodes"]
-    counts = sql.Identifier(os.environ.get("BEACON_DBT_SCHEMA", "analytics"), "beacon_row_counts")
+    counts = sql.Identifier(target_schema(), "beacon_row_counts")
     with connection(dsn, autocommit=True) as conn:
         for event in events:
             unique_id = getattr(event, "metadata", {}).get("unique_id")

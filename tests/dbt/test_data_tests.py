@@ -11,7 +11,8 @@ from tests.dbt.conftest import MODELS_ONLY, SERVERS, BuiltWarehouse, throwaway_d
 from tests.dbt.dataset import FIRST_LOAD_AT, SECOND_LOAD_AT
 from tests.dbt.dbt_cli import DbtFailed
 
-EVERY_EVENT_MODELLED = ("test", "--select", "assert_every_event_is_modelled")
+# --store-failures: the failing rows land in staging.assert_every_event_is_modelled.
+EVERY_EVENT_MODELLED = ("test", "--select", "assert_every_event_is_modelled", "--store-failures")
 
 
 @pytest.fixture(params=SERVERS)
@@ -26,20 +27,22 @@ def second_load_built(request, server_dsns, tmp_path_factory) -> BuiltWarehouse:
         built.dbt("build", "--exclude", "resource_type:unit_test")
         with built.connection() as conn:
             dataset.load_events(conn, second_load=True)
-            conn.execute("update raw.events set loaded_at = now() + interval '1 hour'"
-                         " where loaded_at = %s",
-                         (SECOND_LOAD_AT,))
+            conn.execute(
+                "update raw.events set loaded_at = now() + interval '1 hour' where loaded_at = %s",
+                (SECOND_LOAD_AT,),
+            )
         built.dbt("build", *MODELS_ONLY)
         yield built
 
 
-def missing_one_event(built: BuiltWarehouse, loaded_at) -> None:
+def missing_one_event(built: BuiltWarehouse, loaded_at) -> tuple[str, str]:
+    """Delete one event loaded at `loaded_at` from fct_events; its (project_id, message_id)."""
     with built.connection() as conn:
-        conn.execute(
+        return conn.execute(
             "delete from marts.fct_events where ctid = (select ctid from marts.fct_events"
-            " where loaded_at = %s order by message_id limit 1)",
+            " where loaded_at = %s order by message_id limit 1) returning project_id, message_id",
             (loaded_at,),
-        )
+        ).fetchone()
 
 
 def test_every_event_loaded_since_is_checked_and_only_those(
@@ -47,11 +50,13 @@ def test_every_event_loaded_since_is_checked_and_only_those(
 ) -> None:
     built = second_load_built
     # An event of the first load missing: checked before, not again (a check of every row
-    # would fail here).
+    # would fail here, on the counts of its project).
     missing_one_event(built, FIRST_LOAD_AT)
     built.dbt(*EVERY_EVENT_MODELLED)
-    [(loaded_later,)] = built.rows(
-        "select max(loaded_at) from raw.events where loaded_at > now()")
-    missing_one_event(built, loaded_later)
+    [(loaded_later,)] = built.rows("select max(loaded_at) from raw.events where loaded_at > now()")
+    project_id, message_id = missing_one_event(built, loaded_later)
     with pytest.raises(DbtFailed, match="Got 1 result"):
         built.dbt(*EVERY_EVENT_MODELLED)
+    assert built.rows("select * from staging.assert_every_event_is_modelled") == [
+        (project_id, message_id, 0)
+    ]
