@@ -44,6 +44,9 @@ EMBEDDED_SETTINGS = {
     # pglz, the only method this build has: a sixth of the CPU of a 1M fct_events build.
     "wal_compression": "off",
     "max_parallel_workers_per_gather": "2",
+    # An autovacuum holding a table that a build analyzes or indexes is cancelled once the
+    # build has waited this long for it (default 1 s: each such wait added to incremental runs).
+    "deadlock_timeout": "100ms",
     "jit": "off",
     "log_min_messages": "warning",
 }

@@ -45,6 +45,16 @@
 {%- endmacro %}
 
 {% macro last_by(value, order_by, condition=none) %}
+    {{ return(adapter.dispatch('last_by', 'beacon')(value, order_by, condition)) }}
+{% endmacro %}
+{#- The last element of the ascending array, not the first of a descending one: every
+    first_by and last_by of a group then share one ordering, and PostgreSQL 16+ sorts the
+    group's rows once for all of them (a descending one would sort each group again). -#}
+{% macro postgres__last_by(value, order_by, condition) -%}
+    {%- set qualifying = ' filter (where ' ~ condition ~ ')' if condition else '' -%}
+    (array_agg({{ value }} order by {{ order_by }}){{ qualifying }})[count(*){{ qualifying }}]
+{%- endmacro %}
+{% macro default__last_by(value, order_by, condition) %}
     {%- set descending = [] -%}
     {%- for term in order_by.split(',') -%}
         {%- do descending.append(term.strip() ~ ' desc') -%}

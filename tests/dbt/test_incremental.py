@@ -141,7 +141,7 @@ def test_identifies_read_through_their_own_index(warehouse: BuiltWarehouse) -> N
     with warehouse.connection() as conn:
         conn.execute("set enable_seqscan = off; set enable_bitmapscan = off")
         plan = "\n".join(row for (row,) in conn.execute(
-            "explain select * from intermediate.int_events_enriched"
+            "explain select * from intermediate.int_events_classified"
             " where is_identify and loaded_at > '1900-01-01'"))
     assert "events_identify_loaded_at on events" in plan, plan
 

@@ -27,6 +27,7 @@ def test_embedded_server_starts_reuses_and_stops(tmp_path: Path) -> None:
             assert conn.execute("show wal_level").fetchone()[0] == "minimal"
             assert conn.execute("show shared_buffers").fetchone()[0] == "512MB"
             assert conn.execute("show wal_compression").fetchone()[0] == "off"
+            assert conn.execute("show deadlock_timeout").fetchone()[0] == "100ms"
             # initdb without checksums: reading fresh pages would otherwise log them whole
             assert conn.execute("show data_checksums").fetchone()[0] == "off"
         # psql accepts the same DSN

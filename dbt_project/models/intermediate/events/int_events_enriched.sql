@@ -1,19 +1,14 @@
 {{ config(materialized='view') }}
 
-{#- A view, so that incremental models' filters on loaded_at (and visitor) reach raw.events'
-    indexes: every join here is a lookup against a small table. -#}
+{#- int_events_classified with its traffic source, channel group and conversion flag. A view,
+    so that incremental models' filters on loaded_at (and visitor) reach raw.events' indexes:
+    every join here is a lookup against a small table. -#}
 
 with
 
 events as (
 
-    select * from {{ ref('stg_raw__events') }}
-
-),
-
-projects as (
-
-    select * from {{ ref('stg_raw__projects') }}
+    select * from {{ ref('int_events_classified') }}
 
 ),
 
@@ -23,15 +18,9 @@ conversion_events as (
 
 ),
 
-user_agents as (
-
-    select * from {{ ref('int_user_agents_parsed') }}
-
-),
-
 -- The traffic_sources seed imported twice, each CTE used once: a CTE used twice is materialized,
--- which would keep this view from being flattened into the models that read a few columns of it
--- (and so from dropping the joins those columns do not need).
+-- with every column of every event, where models that read a few columns of this view have
+-- PostgreSQL compute only those.
 utm_sources as (
 
     select * from {{ ref('traffic_sources') }}
@@ -65,27 +54,17 @@ events_joined as (
 
     select
         events_with_hosts.*,
-        coalesce(projects.timezone, 'UTC') as project_timezone,
-        projects.revenue_property,
         -- A referrer on the site itself is navigation, not a traffic source.
         case
             when events_with_hosts.referrer_host_any = events_with_hosts.page_host then null
             else events_with_hosts.referrer_host_any
         end as referrer_host,
-        user_agents.device_type as agent_device_type,
-        user_agents.os_name as agent_os_name,
-        user_agents.browser_name as agent_browser_name,
-        coalesce(user_agents.is_bot_agent, false) as is_bot_agent,
         conversion_events.event_name is not null and not events_with_hosts.is_identify as is_conversion,
         utm_sources.source_type as utm_source_type,
         referrer_sources.source_type as referrer_source_type,
         utm_mediums.medium_type as utm_medium_type
 
     from events_with_hosts
-    left join projects
-        on events_with_hosts.project_id = projects.project_id
-    left join user_agents
-        on events_with_hosts.user_agent = user_agents.user_agent
     left join conversion_events
         on events_with_hosts.project_id = conversion_events.project_id
         and events_with_hosts.event_name = conversion_events.event_name
@@ -119,7 +98,7 @@ final as (
         user_id as event_user_id,
         client_session_id,
         event_at,
-        {{ beacon.local_date('event_at', 'project_timezone') }} as event_date,
+        event_date,
         client_event_at,
         sent_at,
         received_at,
@@ -141,16 +120,9 @@ final as (
         utm_placement,
         fbclid,
         user_agent,
-        -- Apps send no user agent; their platform still tells the device and OS.
-        coalesce(
-            agent_device_type,
-            case when lower(platform) in ('android', 'ios') then 'mobile' end
-        ) as device_type,
-        coalesce(
-            agent_os_name,
-            case lower(platform) when 'android' then 'Android' when 'ios' then 'iOS' end
-        ) as os_name,
-        agent_browser_name as browser_name,
+        device_type,
+        os_name,
+        browser_name,
         is_bot_agent,
         platform,
         locale,
@@ -161,10 +133,7 @@ final as (
         scroll_pct,
         library_name,
         library_version,
-        -- SPEC 3.2: the project's revenue_property in the event's properties (tracker: meta),
-        -- read from the registry as it is now, so a changed revenue_property needs a full
-        -- refresh of the models, not a reload of the events.
-        {{ beacon.json_number('properties', 'revenue_property') }} as revenue,
+        revenue,
         properties,
         load_id,
         line_number,

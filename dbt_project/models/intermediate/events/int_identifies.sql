@@ -19,9 +19,9 @@
 
 with
 
-enriched_events as (
+classified_events as (
 
-    select * from {{ ref('int_events_enriched') }}
+    select * from {{ ref('int_events_classified') }}
 
 ),
 
@@ -31,7 +31,7 @@ identifies as (
         project_id,
         message_id,
         anonymous_id,
-        event_user_id,
+        user_id as event_user_id,
         event_at,
         event_date,
         is_bot_agent,
@@ -39,7 +39,7 @@ identifies as (
         load_id,
         line_number
 
-    from enriched_events
+    from classified_events
     where is_identify
     {% if is_incremental() %}
         and loaded_at > {{ beacon.incremental_watermark('loaded_at') }}

@@ -77,14 +77,33 @@ refreshed_days as (
 ),
 {% endif %}
 
+-- The columns the rollups use (this CTE is read twice, so it is stored). The affected days are
+-- a semi-join, hashed: as a join the planner, not knowing how few days there are, read all
+-- sessions through the started_date index or hashed all of them instead.
 sessions as (
 
-    select all_sessions.*
-    from {{ ref('fct_sessions') }} as all_sessions
+    select
+        project_id,
+        started_date,
+        anonymous_id,
+        user_id,
+        is_bot,
+        is_bounce,
+        pageviews,
+        form_starts,
+        form_submits,
+        duration_seconds,
+        clicks,
+        conversions,
+        has_conversion,
+        revenue,
+        utm_source,
+        referrer_host,
+        visitor_loaded_at
+
+    from {{ ref('fct_sessions') }}
     {% if is_incremental() %}
-    inner join affected_days
-        on all_sessions.project_id = affected_days.project_id
-        and all_sessions.started_date = affected_days.day
+    where (project_id, started_date) in (select project_id, day from affected_days)
     {% endif %}
 
 ),
@@ -96,12 +115,10 @@ human_values as (
     select day_values.project_id, day_values.session_date, day_values.value_kind,
            day_values.value, day_values.events
     from {{ ref('int_visitor_day_values') }} as day_values
-    {% if is_incremental() %}
-    inner join affected_days
-        on day_values.project_id = affected_days.project_id
-        and day_values.session_date = affected_days.day
-    {% endif %}
     where not day_values.is_bot
+    {% if is_incremental() %}
+        and (day_values.project_id, day_values.session_date) in (select project_id, day from affected_days)
+    {% endif %}
 
 ),
 
