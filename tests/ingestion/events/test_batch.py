@@ -12,6 +12,7 @@ from ingestion.events import batch
 from ingestion.events.chunk import event_key
 from ingestion.events.key_filter import KeyFilter
 from ingestion.events.loader import load_landing
+from ingestion.warehouse import ensure_raw_schema
 from tests.ingestion.events.samples import NOW, PROJECTS, line, segment, write
 
 
@@ -86,3 +87,15 @@ def test_a_missing_filter_is_rebuilt_from_raw_events(warehouse_dsn: str, tmp_pat
     keys = b"".join(event_key("shop", f"m-{i}") for i in range(10))
     assert rebuilt.maybe(keys) == list(range(10))
     assert rebuilt.keys == 10
+
+
+def test_the_filter_is_stored_uncompressed(warehouse_dsn: str) -> None:
+    """Random bits do not compress (PostgreSQL's attempts cost most of each save at 10M events);
+    an empty filter's zeros would, were compression not off for the column."""
+    with psycopg.connect(warehouse_dsn, autocommit=True) as conn:
+        ensure_raw_schema(conn)
+        KeyFilter.empty(1000).save(conn)
+        stored, compression = conn.execute(
+            "select pg_column_size(bits), pg_column_compression(bits) from raw.event_key_filter"
+        ).fetchone()
+    assert (stored, compression) == (len(KeyFilter.empty(1000).bits), None)
