@@ -128,6 +128,7 @@ def main(args: argparse.Namespace) -> int:
     (args.out / f"{args.events}.json").write_text(json.dumps(report, indent=2) + "\n")
     table = markdown_table(report)
     (args.out / "latest.md").write_text(table)
+    (args.out / f"{args.events}.md").write_text(table)
     print(table)
     return 0
 

@@ -94,8 +94,9 @@ def test_the_filter_is_stored_uncompressed(warehouse_dsn: str) -> None:
     an empty filter's zeros would, were compression not off for the column."""
     with psycopg.connect(warehouse_dsn, autocommit=True) as conn:
         ensure_raw_schema(conn)
-        KeyFilter.empty(1000).save(conn)
+        empty = KeyFilter.empty(1000)
+        empty.save(conn)
         stored, compression = conn.execute(
             "select pg_column_size(bits), pg_column_compression(bits) from raw.event_key_filter"
         ).fetchone()
-    assert (stored, compression) == (len(KeyFilter.empty(1000).bits), None)
+    assert (stored, compression) == (len(empty.bits), None)

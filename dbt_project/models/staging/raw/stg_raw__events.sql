@@ -52,7 +52,7 @@ renamed as (
         utm_ad_id,
         utm_placement,
         fbclid,
-        -- raw.events.revenue is left out: int_events_enriched reads revenue from properties with
+        -- raw.events.revenue is left out: int_events_classified reads revenue from properties with
         -- the project's current revenue_property.
         properties,
         traits,
