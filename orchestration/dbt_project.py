@@ -33,10 +33,14 @@ beacon_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROFILES_D
 DBT_ASSETS_OP = "dbt_models"  # the op of the @dbt_assets in orchestration/assets/dbt.py
 
 
-def invocation_folders(target_dir: Path, op_name: str = DBT_ASSETS_OP) -> list[Path]:
+def invocation_folders(
+    target_dir: Path, op_name: str = DBT_ASSETS_OP, run_id: str = ""
+) -> list[Path]:
     """The folders dagster-dbt gives the dbt invocations of `op_name` under `target_dir`
-    (`<op>-<run id>-<uuid>`: log, compiled SQL, manifest, run results), newest first."""
-    folders = [p for p in target_dir.glob(f"{op_name}-*") if p.is_dir()]
+    (`<op>-<run id[:7]>-<uuid>`: log, compiled SQL, manifest, run results), newest first;
+    those of one Dagster run if `run_id` is given."""
+    prefix = f"{op_name}-{run_id[:7]}-" if run_id else f"{op_name}-"
+    folders = [p for p in target_dir.glob(f"{prefix}*") if p.is_dir()]
     return sorted(folders, key=lambda p: p.stat().st_mtime, reverse=True)
 
 

@@ -12,30 +12,24 @@
     table dbt has just created has none until autovacuum gets to it). Views are skipped.
 
     A run that changed more than a tenth of the rows (autovacuum's own rule) analyzes the whole
-    table; a smaller incremental run analyzes only its watermark columns (the `*loaded_at`
-    and changed_at ones),
-    from a sample of 3,000 rows: the next models select the rows above a watermark, and without
-    the new values in the statistics the planner expects one row and may join thousands in
-    nested loops. Analyzing all of a 10M-row table costs seconds (and waits for autovacuum
-    when it is at the table): a small run's time would grow with the history. -#}
+    table; a smaller incremental run analyzes only its watermark columns (the `*loaded_at` and
+    changed_at ones): the next models select the rows above a watermark, and without the new
+    values in the statistics the planner expects one row and may join thousands in nested
+    loops. Analyzing all of a 10M-row table costs seconds (and waits for autovacuum when it is
+    at the table): a small run's time would grow with the history. The server finds the
+    watermark columns itself (pg_attribute): asking dbt for the table's columns would cost a
+    round trip and a catalog query for every model of every build. -#}
 {% macro analyze_table() %}
     {%- if model.config.materialized in ('table', 'incremental', 'seed') or model.resource_type == 'seed' -%}
-        {%- set watermarks = [] -%}
-        {%- if execute -%}
-            {%- for column in adapter.get_columns_in_relation(this) -%}
-                {%- if column.name in ('visitor_loaded_at', 'loaded_at', 'last_loaded_at', 'changed_at') -%}
-                    {%- do watermarks.append(column.name) -%}
-                {%- endif -%}
-            {%- endfor -%}
-        {%- endif -%}
-        {{ return(adapter.dispatch('analyze_table', 'beacon')(this, watermarks)) }}
+        {{ return(adapter.dispatch('analyze_table', 'beacon')(this)) }}
     {%- endif -%}
 {% endmacro %}
-{% macro postgres__analyze_table(relation, watermarks) -%}
+{% macro postgres__analyze_table(relation) -%}
 do $$
 declare
     rows_now real;
     rows_changed bigint;
+    watermarks text;
 begin
     -- This run's changes only: its analyze sees its own rows (the counts reach
     -- pg_stat_user_tables at commit, after it).
@@ -45,22 +39,20 @@ begin
     from pg_class as tables
     left join pg_stat_xact_user_tables as changes on changes.relid = tables.oid
     where tables.oid = '{{ relation }}'::regclass;
-    if rows_now < 0 then  -- just built: every column, the watermarks from small samples later
-        {%- for column in watermarks %}
-        alter table {{ relation }} alter column {{ column }} set statistics 10;
-        {%- endfor %}
+    select string_agg(quote_ident(attname), ', ' order by attnum)
+    into watermarks
+    from pg_attribute
+    where attrelid = '{{ relation }}'::regclass and attnum > 0 and not attisdropped
+        and attname in ('visitor_loaded_at', 'loaded_at', 'last_loaded_at', 'changed_at');
+    if rows_now < 0 or rows_changed > 50 + 0.1 * rows_now then
         analyze {{ relation }};
-    elsif rows_changed > 50 + 0.1 * rows_now then
-        analyze {{ relation }};
-    {%- if watermarks %}
-    elsif rows_changed > 0 then
-        analyze {{ relation }} ({{ watermarks | join(', ') }});
-    {%- endif %}
+    elsif rows_changed > 0 and watermarks is not null then
+        execute format('analyze %s (%s)', '{{ relation }}', watermarks);
     end if;
 end
 $$
 {%- endmacro %}
-{% macro default__analyze_table(relation, watermarks) %}{% endmacro %}
+{% macro default__analyze_table(relation) %}{% endmacro %}
 
 
 {#- on-run-start: fresh statistics for raw.events when rows were loaded (or deleted) since it

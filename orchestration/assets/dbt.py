@@ -59,6 +59,12 @@ def dbt_build_args(config: DbtBuildConfig) -> list[str]:
     return ["build", *(["--full-refresh"] if config.full_refresh else [])]
 
 
+# dbt.log (target/<invocation>/) at info: at debug, its default, it also holds every SQL
+# statement, ~2,000 JSON lines (3 MB) per build that dbt's threads format and write under the
+# GIL. DBT_LOG_LEVEL_FILE=debug in the environment brings them back.
+DBT_LOG_LEVEL_FILE = "info"
+
+
 # Unit tests pin SQL logic on fixed inputs: they run in `make test` (tests/dbt), not in
 # production builds, where incremental-mode unit tests would need the mart to exist already.
 @dbt_assets(
@@ -76,6 +82,7 @@ def dbt_models(
     dsn = warehouse.get_dsn()
     # dbt runs as a subprocess that reads the connection from profiles.yml's env vars.
     os.environ.update(dbt_env(dsn))
+    os.environ.setdefault("DBT_LOG_LEVEL_FILE", DBT_LOG_LEVEL_FILE)
     with pipeline_writer_lock(dsn, progress=progress(context)):
         invocation = dbt.cli(dbt_build_args(config), context=context)
         try:

@@ -177,6 +177,18 @@ def test_the_build_analyzes_the_raw_events_it_reads(warehouse: BuiltWarehouse) -
     assert SECOND_LOAD_AT.strftime("%Y-%m-%d") in loaded_at_values
 
 
+def test_a_small_change_analyzes_the_watermark_columns_alone(
+    warehouse: BuiltWarehouse,
+) -> None:
+    """analyze_table (macros/planner.sql) after the full refresh of the dataset's few dozen
+    events (fewer than its 50-row threshold for a whole ANALYZE): the watermark columns the
+    server finds in fct_events have statistics, its other columns none."""
+    analyzed = warehouse.rows(
+        "select attname from pg_stats where schemaname = 'marts' and tablename = 'fct_events'"
+        " order by attname")
+    assert analyzed == [("loaded_at",), ("visitor_loaded_at",)]
+
+
 def test_every_delete_insert_model_has_an_index_led_by_its_unique_key(
     warehouse: BuiltWarehouse,
 ) -> None:

@@ -12,8 +12,10 @@ import psycopg
 import pytest
 from dagster import DagsterInstance
 
+from ingestion.config import REPO_ROOT
 from ingestion.facebook_ads.fake_graph_api import FakeGraphApi
 from ingestion.sample_data import generate
+from orchestration.dbt_project import invocation_folders
 from orchestration.resources import (
     GraphApiResource,
     LandingResource,
@@ -76,6 +78,11 @@ def test_whole_graph_materializes_with_known_totals(
     # Every dbt test ran as an asset check and passed.
     checks = built.get_asset_check_evaluations()
     assert checks and [c.check_name for c in checks if not c.passed] == []
+
+    # dbt's log file at info (orchestration/assets/dbt.py): its results, not every statement.
+    [folder] = invocation_folders(REPO_ROOT / "target", run_id=built.run_id)
+    logged = {json.loads(line)["info"]["name"] for line in (folder / "dbt.log").open()}
+    assert "LogModelResult" in logged and "SQLQuery" not in logged
 
     expected_rows, expected_spend = _fixture_totals(sample, first, last)
     with psycopg.connect(warehouse_dsn) as conn:
