@@ -19,6 +19,7 @@ from psycopg import sql
 from ingestion.postgres import connection, dbt_env
 from ingestion.warehouse import pipeline_writer_lock
 from orchestration.assets.progress import progress
+from orchestration.assets.seed_loads import record_seed_loads, unchanged_seeds
 from orchestration.dbt_project import (
     beacon_dbt,
     ensure_manifest,
@@ -83,10 +84,19 @@ def dbt_models(
     # dbt runs as a subprocess that reads the connection from profiles.yml's env vars.
     os.environ.update(dbt_env(dsn))
     os.environ.setdefault("DBT_LOG_LEVEL_FILE", DBT_LOG_LEVEL_FILE)
+    nodes = json.loads(beacon_dbt.manifest_path.read_text())["nodes"]
+    whole_graph = set(context.selected_asset_keys) == set(context.assets_def.keys)
+    unchanged = unchanged_seeds(dsn, nodes) if whole_graph and not config.full_refresh else []
+    args = [*dbt_build_args(config), *(["--exclude", " ".join(unchanged)] if unchanged else [])]
     with pipeline_writer_lock(dsn, progress=progress(context)):
-        invocation = dbt.cli(dbt_build_args(config), context=context)
+        invocation = dbt.cli(args, context=context)
+        seeds_loaded = []
         try:
-            yield from with_row_counts(invocation.stream(), dsn)
+            for event in with_row_counts(invocation.stream(), dsn, nodes):
+                seeds_loaded.append(_unique_id(event))
+                yield event
+            # Only now: a failed build (a seed's failing test, say) loads its seeds again.
+            record_seed_loads(dsn, nodes, seeds_loaded)
         finally:
             prune_invocation_folders(Path(invocation.target_path).parent)
 
@@ -102,16 +112,21 @@ def prune_invocation_folders(target_dir: Path, keep: int = KEPT_INVOCATION_FOLDE
         shutil.rmtree(old, ignore_errors=True)
 
 
-def with_row_counts(events: Iterable, dsn: str) -> Iterator:
+def _unique_id(event) -> str | None:
+    """The dbt node a dagster-dbt event (materialization or check result) is about."""
+    unique_id = getattr(event, "metadata", {}).get("unique_id")
+    return getattr(unique_id, "value", unique_id)
+
+
+def with_row_counts(events: Iterable, dsn: str, nodes: Mapping[str, Any]) -> Iterator:
     """Add `dagster/row_count` to each materialized mart: the count its build kept in
     beacon_row_counts (macros/row_counts.sql), else a count(*) on our own connection
     (dagster-dbt's fetch_row_counts queries the database name frozen in the manifest)."""
-    nodes = json.loads(beacon_dbt.manifest_path.read_text())["nodes"]
     counts = sql.Identifier(target_schema(), "beacon_row_counts")
     with connection(dsn, autocommit=True) as conn:
         for event in events:
-            unique_id = getattr(event, "metadata", {}).get("unique_id")
-            node = nodes.get(getattr(unique_id, "value", unique_id)) if unique_id else None
+            unique_id = _unique_id(event)
+            node = nodes.get(unique_id) if unique_id else None
             if node and node.get("schema") == "marts":
                 relation = sql.Identifier(node["schema"], node.get("alias") or node["name"])
                 event = event.with_metadata(

@@ -15,7 +15,8 @@ from dagster import DagsterInstance
 from ingestion.config import REPO_ROOT
 from ingestion.facebook_ads.fake_graph_api import FakeGraphApi
 from ingestion.sample_data import generate
-from orchestration.dbt_project import invocation_folders
+from orchestration.assets.seed_loads import SEED_LOADS
+from orchestration.dbt_project import invocation_folders, target_schema
 from orchestration.resources import (
     GraphApiResource,
     LandingResource,
@@ -83,6 +84,21 @@ def test_whole_graph_materializes_with_known_totals(
     [folder] = invocation_folders(REPO_ROOT / "target", run_id=built.run_id)
     logged = {json.loads(line)["info"]["name"] for line in (folder / "dbt.log").open()}
     assert "LogModelResult" in logged and "SQLQuery" not in logged
+
+    # Seeds load when they change (orchestration/assets/seed_loads.py): the next whole build
+    # loads (and tests) again only the seed whose recorded fingerprint no longer matches.
+    with psycopg.connect(warehouse_dsn, autocommit=True) as conn:
+        conn.execute(
+            f"update {target_schema()}.{SEED_LOADS} set fingerprint = 'stale'"
+            " where seed = 'seed.beacon.utm_mediums'"
+        )
+    again = run_job("dbt_build", resources=resources, instance=instance)
+    built_again = {tuple(e.asset_key.path) for e in again.get_asset_materialization_events()}
+    assert [path for path in built_again if path[0] == "seeds"] == [("seeds", "utm_mediums")]
+    assert ("marts", "fct_events") in built_again
+    checked_again = {c.asset_key.path[-1] for c in again.get_asset_check_evaluations()}
+    assert {"utm_mediums", "fct_sessions"} <= checked_again
+    assert "traffic_sources" not in checked_again
 
     expected_rows, expected_spend = _fixture_totals(sample, first, last)
     with psycopg.connect(warehouse_dsn) as conn:
