@@ -90,13 +90,13 @@ def dbt_models(
     args = [*dbt_build_args(config), *(["--exclude", " ".join(unchanged)] if unchanged else [])]
     with pipeline_writer_lock(dsn, progress=progress(context)):
         invocation = dbt.cli(args, context=context)
-        seeds_loaded = []
+        built = []
         try:
             for event in with_row_counts(invocation.stream(), dsn, nodes):
-                seeds_loaded.append(_unique_id(event))
+                built.append(_unique_id(event))
                 yield event
             # Only now: a failed build (a seed's failing test, say) loads its seeds again.
-            record_seed_loads(dsn, nodes, seeds_loaded)
+            record_seed_loads(dsn, nodes, built)
         finally:
             prune_invocation_folders(Path(invocation.target_path).parent)
 

@@ -2,7 +2,7 @@
 
 A seed is a CSV file of the repository (bot patterns, traffic sources, ...). dbt reloads every
 seed in every build (truncate, then insert its rows, then its tests): five seeds and their
-twelve tests were a fifth of the nodes of a build with nothing new. A whole-graph build now
+eleven tests were a sixth of the nodes of a build with nothing new. A whole-graph build now
 leaves out each seed whose file and config are the ones it last loaded, and whose table is
 still there; the models read the table as it is. A full refresh, or a run that selects
 seeds itself (the Dagster UI, `beacon build --select`), loads them as before.
@@ -38,25 +38,33 @@ def seeds(nodes: Mapping[str, Mapping]) -> dict[str, Mapping]:
 def unchanged_seeds(dsn: str, nodes: Mapping[str, Mapping]) -> list[str]:
     """The names of the seeds whose last load has their current fingerprint and whose table
     exists: the ones a build may leave out."""
+    current = seeds(nodes)
     loads = sql.Identifier(target_schema(), SEED_LOADS)
     with connection(dsn, autocommit=True) as conn:
         if conn.execute("select to_regclass(%s)", [loads.as_string(conn)]).fetchone()[0] is None:
             return []
-        loaded = dict(conn.execute(sql.SQL("select seed, fingerprint from {}").format(loads)))
-        unchanged = []
-        for unique_id, node in seeds(nodes).items():
-            table = sql.Identifier(node["schema"], node.get("alias") or node["name"])
-            exists = conn.execute(
-                "select to_regclass(%s) is not null", [table.as_string(conn)]
-            ).fetchone()[0]
-            if exists and loaded.get(unique_id) == fingerprint(node):
-                unchanged.append(node["name"])
-    return sorted(unchanged)
+        tables = [
+            sql.Identifier(node["schema"], node.get("alias") or node["name"]).as_string(conn)
+            for node in current.values()
+        ]
+        found = conn.execute(
+            sql.SQL(
+                "select seed from unnest(%s::text[], %s::text[], %s::text[])"
+                " as now_seeds (seed, relation, fingerprint)"
+                " join {} as loads using (seed)"
+                " where loads.fingerprint = now_seeds.fingerprint"
+                " and to_regclass(now_seeds.relation) is not null"
+            ).format(loads),
+            [list(current), tables, [fingerprint(node) for node in current.values()]],
+        ).fetchall()
+    return sorted(current[uid]["name"] for (uid,) in found)
 
 
-def record_seed_loads(dsn: str, nodes: Mapping[str, Mapping], loaded: Iterable[str]) -> None:
-    """Keep the fingerprints of the seeds (unique ids) a successful build has just loaded."""
-    rows = [(uid, fingerprint(nodes[uid])) for uid in loaded if uid in seeds(nodes)]
+def record_seed_loads(dsn: str, nodes: Mapping[str, Mapping], built: Iterable[str]) -> None:
+    """Keep the fingerprints of the seeds among `built` (unique ids of the nodes a successful
+    build has just run)."""
+    current = seeds(nodes)
+    rows = [(uid, fingerprint(current[uid])) for uid in set(built) if uid in current]
     if not rows:
         return
     schema = sql.Identifier(target_schema())

@@ -124,11 +124,10 @@ def main(args: argparse.Namespace) -> int:
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / f"{args.events}.json").write_text(json.dumps(report, indent=2) + "\n")
     table = markdown_table(report)
-    (args.out / "latest.md").write_text(table)
-    (args.out / f"{args.events}.md").write_text(table)
+    for name in ("latest", str(args.events)):
+        (args.out / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+        (args.out / f"{name}.md").write_text(table)
     print(table)
     return 0
 
