@@ -30,7 +30,7 @@ browser-deps:
 
 test: install browser-deps
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n 2
 
 lint: install
 	$(BIN)/ruff check .

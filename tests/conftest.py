@@ -16,10 +16,18 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 from ingestion.postgres import EmbeddedServer, with_database
 
 SERVERS = ["embedded", "external"]
+
+# Parallel workers each get their own dbt target folder (dbt and dagster-dbt read
+# DBT_TARGET_PATH): the manifest, its parse stamp and partial parse are per connection, and
+# the workers test on different servers. Set before orchestration.dbt_project is imported.
+if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    repo = Path(__file__).resolve().parent.parent
+    os.environ["DBT_TARGET_PATH"] = str(repo / "target" / f"pytest-{worker}")
 
 
 def free_port() -> int:
@@ -93,3 +101,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "warehouse_dsn" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.db)
+
+
+def server_of(nodeid: str) -> str | None:
+    """The server a test runs on, from its parameter ids (`test_x[embedded-raw.events]`)."""
+    ids = nodeid.rpartition("[")[2].rstrip("]") if nodeid.endswith("]") else ""
+    return next((part for part in ids.split("-") if part in SERVERS), None)
+
+
+class OneWorkerPerServer(LoadScopeScheduling):
+    """`pytest -n 2` (make test): every test of a server goes to the same worker, so the
+    package- and module-scoped warehouses (tests/dbt) are built once per server, not once per
+    worker; other tests are handed out one by one."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return server_of(nodeid) or nodeid
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log) -> OneWorkerPerServer:
+    return OneWorkerPerServer(config, log)

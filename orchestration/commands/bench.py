@@ -167,9 +167,9 @@ def markdown_table(report: dict) -> str:
 def last_dbt_profile(target: Path | None = None, slowest: int = SLOWEST_NODES) -> dict:
     """dbt's own time in the newest build (the run_results.json of its invocation folder) and
     its slowest nodes; the rest of a build's time is Python, Dagster and dbt starting up."""
-    from orchestration.dbt_project import invocation_folders
+    from orchestration.dbt_project import TARGET_DIR, invocation_folders
 
-    runs = [f / "run_results.json" for f in invocation_folders(target or REPO_ROOT / "target")]
+    runs = [f / "run_results.json" for f in invocation_folders(target or TARGET_DIR)]
     runs = [path for path in runs if path.exists()]
     if not runs:
         return {"dbt_s": None, "slowest": {}}

@@ -12,11 +12,10 @@ import psycopg
 import pytest
 from dagster import DagsterInstance
 
-from ingestion.config import REPO_ROOT
 from ingestion.facebook_ads.fake_graph_api import FakeGraphApi
 from ingestion.sample_data import generate
 from orchestration.assets.seed_loads import SEED_LOADS
-from orchestration.dbt_project import invocation_folders, target_schema
+from orchestration.dbt_project import TARGET_DIR, invocation_folders, target_schema
 from orchestration.resources import (
     GraphApiResource,
     LandingResource,
@@ -81,7 +80,7 @@ def test_whole_graph_materializes_with_known_totals(
     assert checks and [c.check_name for c in checks if not c.passed] == []
 
     # dbt's log file at info (orchestration/assets/dbt.py): its results, not every statement.
-    [folder] = invocation_folders(REPO_ROOT / "target", run_id=built.run_id)
+    [folder] = invocation_folders(TARGET_DIR, run_id=built.run_id)
     logged = {json.loads(line)["info"]["name"] for line in (folder / "dbt.log").open()}
     assert "LogModelResult" in logged and "SQLQuery" not in logged
 
