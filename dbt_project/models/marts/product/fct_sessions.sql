@@ -15,10 +15,19 @@
 {#- Incremental: the sessions of every visitor fct_events has re-derived since the last run. -#}
 
 {%- set timeline = 'event_at, message_id' -%}
+{#- Attribution and device: the session's first event's (SPEC 5.1). -#}
+{%- set start_columns = [
+    'client_session_id', 'referrer', 'referrer_host', 'channel_group',
+    'utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term', 'utm_id',
+    'utm_campaign_id', 'utm_adset_id', 'utm_ad_id', 'utm_placement', 'fbclid',
+    'device_type', 'os_name', 'browser_name',
+] -%}
 
 with
 
-events as (
+-- Read twice (totals, starts): not materialized, each reading is its own parallel scan instead
+-- of one serial scan written to disk as the CTE.
+events as not materialized (
 
     select * from {{ ref('fct_events') }}
     {% if is_incremental() %}
@@ -27,7 +36,7 @@ events as (
 
 ),
 
-sessions_aggregated as (
+session_totals as (
 
     select
         project_id,
@@ -58,29 +67,41 @@ sessions_aggregated as (
             {{ beacon.first_by('page_url', timeline, 'is_page_view') }},
             {{ beacon.first_by('page_url', timeline, 'page_path is not null') }}
         ) as landing_url,
-        {{ beacon.last_by('page_path', timeline, 'is_page_view') }} as exit_path,
-        -- Attribution and device come from the session's first event.
-        max(case when is_session_start then client_session_id end) as client_session_id,
-        max(case when is_session_start then referrer end) as referrer,
-        max(case when is_session_start then referrer_host end) as referrer_host,
-        max(case when is_session_start then channel_group end) as channel_group,
-        max(case when is_session_start then utm_source end) as utm_source,
-        max(case when is_session_start then utm_medium end) as utm_medium,
-        max(case when is_session_start then utm_campaign end) as utm_campaign,
-        max(case when is_session_start then utm_content end) as utm_content,
-        max(case when is_session_start then utm_term end) as utm_term,
-        max(case when is_session_start then utm_id end) as utm_id,
-        max(case when is_session_start then utm_campaign_id end) as utm_campaign_id,
-        max(case when is_session_start then utm_adset_id end) as utm_adset_id,
-        max(case when is_session_start then utm_ad_id end) as utm_ad_id,
-        max(case when is_session_start then utm_placement end) as utm_placement,
-        max(case when is_session_start then fbclid end) as fbclid,
-        max(case when is_session_start then device_type end) as device_type,
-        max(case when is_session_start then os_name end) as os_name,
-        max(case when is_session_start then browser_name end) as browser_name
+        {{ beacon.last_by('page_path', timeline, 'is_page_view') }} as exit_path
 
     from events
-    group by project_id, session_id, anonymous_id
+    -- session_id first: its md5 prefixes part the sort's rows at the first byte, and the totals
+    -- come out in the order the join with the starts needs.
+    group by session_id, project_id, anonymous_id
+
+),
+
+-- The start columns come from the session's one is_session_start row: selected apart, they stay
+-- out of the totals' sort (half its width: at 10M events 78.8 s -> 52.1 s with session_id first).
+session_starts as (
+
+    select
+        session_id,
+        {%- for column in start_columns %}
+        {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+
+    from events
+    where is_session_start
+
+),
+
+sessions_aggregated as (
+
+    select
+        session_totals.*,
+        {%- for column in start_columns %}
+        session_starts.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+
+    from session_totals
+    left join session_starts
+        on session_totals.session_id = session_starts.session_id
 
 ),
 
