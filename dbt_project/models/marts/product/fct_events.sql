@@ -14,7 +14,9 @@
     sessions and change its stitched user id and bot flag for all its rows. -#}
 
 {%- set columns = beacon.event_columns() -%}
-{%- set timeline = 'partition by project_id, anonymous_id order by event_at, message_id' -%}
+{#- anonymous_id leads the window's sort key: its random leading bytes tell rows apart in the sort's
+    abbreviated keys, which project_id (shared by a project's rows) never does. -#}
+{%- set timeline = 'partition by anonymous_id, project_id order by event_at, message_id' -%}
 {%- set signal_columns = 'project_id, anonymous_id, message_id, event_user_id, event_at, event_date, is_bot_agent, loaded_at' -%}
 
 with
