@@ -6,7 +6,7 @@
         on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['project_id', 'message_id']},
-            {'columns': ['project_id', 'anonymous_id']},
+            {'columns': ['anonymous_id', 'project_id']},
             {'columns': ['loaded_at']},
         ],
     )

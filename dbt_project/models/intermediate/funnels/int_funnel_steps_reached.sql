@@ -6,7 +6,7 @@
         on_schema_change='append_new_columns',
         pre_hook="{{ beacon.avoid_nested_loops() }}",
         indexes=[
-            {'columns': ['project_id', 'anonymous_id']},
+            {'columns': ['anonymous_id', 'project_id']},
             {'columns': ['visitor_loaded_at']},
             {'columns': ['changed_at']},
             {'columns': ['project_id', 'funnel_name', 'entry_date']},
@@ -79,7 +79,7 @@ reached_step_1 as (
 
     from step_events
     where step_number = 1
-    group by project_id, funnel_name, anonymous_id, event_date
+    group by anonymous_id, project_id, funnel_name, event_date
 
 ),
 

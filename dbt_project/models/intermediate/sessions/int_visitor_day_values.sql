@@ -5,7 +5,7 @@
         unique_key=['project_id', 'anonymous_id'],
         on_schema_change='append_new_columns',
         indexes=[
-            {'columns': ['project_id', 'anonymous_id']},
+            {'columns': ['anonymous_id', 'project_id']},
             {'columns': ['visitor_loaded_at']},
         ],
     )
@@ -58,4 +58,4 @@ select
     max(visitor_loaded_at) as visitor_loaded_at
 
 from counted_values
-group by project_id, anonymous_id, session_date, value_kind, value
+group by anonymous_id, project_id, session_date, value_kind, value

@@ -65,7 +65,7 @@ final as (
         max(visitor_loaded_at) as visitor_loaded_at
 
     from sessions_with_utm
-    group by project_id, anonymous_id
+    group by anonymous_id, project_id
 
 )
 

@@ -8,7 +8,7 @@
     )
 }}
 
-{#- Visitor lookups use the primary key, (project_id, anonymous_id, message_id).
+{#- Visitor lookups use the primary key, (anonymous_id, project_id, message_id).
     Incremental: every visitor with raw events loaded since the last run is re-derived whole
     (its earlier events read back from this table), because a new event can merge or split its
     sessions and change its stitched user id and bot flag for all its rows. -#}
@@ -136,7 +136,7 @@ visitor_days as (
         max(loaded_at) as loaded_at
 
     from visitor_signals
-    group by project_id, anonymous_id, event_date
+    group by anonymous_id, project_id, event_date
 
 ),
 
@@ -151,7 +151,7 @@ visitor_users as (
 
     from visitor_signals
     where event_user_id is not null
-    group by project_id, anonymous_id
+    group by anonymous_id, project_id
 
 ),
 
@@ -170,7 +170,7 @@ visitors_flagged as (
     left join visitor_users
         on visitor_days.project_id = visitor_users.project_id
         and visitor_days.anonymous_id = visitor_users.anonymous_id
-    group by visitor_days.project_id, visitor_days.anonymous_id
+    group by visitor_days.anonymous_id, visitor_days.project_id
 
 ),
 

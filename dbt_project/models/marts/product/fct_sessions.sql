@@ -5,7 +5,7 @@
         unique_key=['project_id', 'anonymous_id'],
         on_schema_change='append_new_columns',
         indexes=[
-            {'columns': ['project_id', 'anonymous_id']},
+            {'columns': ['anonymous_id', 'project_id']},
             {'columns': ['visitor_loaded_at']},
             {'columns': ['project_id', 'started_date']},
         ],
