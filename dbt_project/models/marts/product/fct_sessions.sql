@@ -80,12 +80,7 @@ session_totals as (
 -- out of the totals' sort (half its width: at 10M events 78.8 s -> 52.1 s with session_id first).
 session_starts as (
 
-    select
-        session_id,
-        {%- for column in start_columns %}
-        {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
-
+    select session_id, {{ start_columns | join(', ') }}
     from events
     where is_session_start
 
@@ -93,15 +88,9 @@ session_starts as (
 
 sessions_aggregated as (
 
-    select
-        session_totals.*,
-        {%- for column in start_columns %}
-        session_starts.{{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
-
+    select *
     from session_totals
-    left join session_starts
-        on session_totals.session_id = session_starts.session_id
+    left join session_starts using (session_id)
 
 ),
 
