@@ -62,6 +62,7 @@ def main(args: argparse.Namespace) -> int:
                 work / "reference" / "landing", max(1, args.events // REFERENCE_EVENTS))
     dsn = _fresh_database(warehouse_dsn(settings))
     env = _bench_env(dsn, work, summary)
+    cpu_check_before = cpu_check_s()
 
     history_files = sorted((work / "landing").rglob("*.ndjson.gz"))
     lines = sum(_count_lines(f) for f in history_files)
@@ -121,6 +122,7 @@ def main(args: argparse.Namespace) -> int:
         "incremental_reference_day_s": round(reference_s, 2),
         "profile": profile,
         "machine": _machine(dsn),
+        "cpu_check_s": [round(cpu_check_before, 2), round(cpu_check_s(), 2)],
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     args.out.mkdir(parents=True, exist_ok=True)
@@ -161,7 +163,21 @@ def markdown_table(report: dict) -> str:
     for build, spent in report.get("profile", {}).items():
         slowest = ", ".join(f"{name} {seconds}" for name, seconds in spent["slowest"].items())
         lines.append(f"- {build.replace('_', ' ')}: dbt {spent['dbt_s']} s; {slowest}")
-    return "\n".join(lines) + f"\n\nMachine: {report['machine']}\n"
+    lines += ["", f"Machine: {report['machine']}"]
+    if "cpu_check_s" in report:
+        before, after = report["cpu_check_s"]
+        lines.append(
+            f"CPU check (`sum(range(10**8))` in Python): {before} s before the run, {after} s after"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def cpu_check_s() -> float:
+    """Seconds a fixed pure-Python loop takes: shared machines run at different speeds from
+    hour to hour (here 1.2 s on fast spells, up to 2.6 s on slow ones), so results carry it."""
+    started = time.perf_counter()
+    sum(range(10**8))
+    return time.perf_counter() - started
 
 
 def last_dbt_profile(target: Path | None = None, slowest: int = SLOWEST_NODES) -> dict:

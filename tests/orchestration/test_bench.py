@@ -40,5 +40,10 @@ def test_the_table_lists_each_builds_profile() -> None:
         "fixed_overhead_s": 3.0, "incremental_build_s": 3.5, "incremental_vs_full": 0.35,
         "reference_day_events": 10, "incremental_reference_day_s": 3.2, "machine": "m",
         "profile": {"incremental_build": {"dbt_s": 2.0, "slowest": {"fct_events": 1.1}}},
+        "cpu_check_s": [1.21, 2.4],
     }
-    assert "- incremental build: dbt 2.0 s; fct_events 1.1" in markdown_table(report)
+    table = markdown_table(report)
+    assert "- incremental build: dbt 2.0 s; fct_events 1.1" in table
+    assert "1.21 s before the run, 2.4 s after" in table
+    del report["cpu_check_s"]  # results written before the check existed
+    assert "CPU check" not in markdown_table(report)
