@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import jinja2
 import pytest
 
 from tests.dbt.conftest import INCREMENTAL_COPY, MARTS, BuiltWarehouse
 from tests.dbt.dataset import FIRST_LOAD_AT, SECOND_LOAD_AT
+from tests.dbt.dbt_cli import REPO_ROOT
 
 
 def differences(
@@ -187,6 +189,43 @@ def test_a_small_change_analyzes_the_watermark_columns_alone(
         "select attname from pg_stats where schemaname = 'marts' and tablename = 'fct_events'"
         " order by attname")
     assert analyzed == [("loaded_at",), ("visitor_loaded_at",)]
+
+
+def test_a_small_change_samples_the_watermark_columns_from_3000_rows(
+    warehouse: BuiltWarehouse,
+) -> None:
+    """analyze_table's SQL (macros/planner.sql, rendered for a probe table of 20,000 distinct
+    times): after a change below its whole-table threshold, in the change's transaction, the
+    watermark column's histogram has the 11 bounds of statistics target 10, not the 101 of the
+    default, and the default target (100) is the server's again afterwards."""
+    macros = jinja2.Environment().from_string((REPO_ROOT / "dbt_project/macros/planner.sql")
+                                              .read_text())
+    analyze = macros.module.postgres__analyze_table("analyze_probe.events")
+    # Set up on a connection of its own: a backend's counts of its last second's changes are
+    # not yet in the server's statistics, and its transaction's own would include them.
+    with warehouse.connection() as setup:
+        setup.execute("create schema analyze_probe")
+        setup.execute("create table analyze_probe.events as select i,"
+                      " timestamptz '2026-01-01' + i * interval '1 second' as loaded_at"
+                      " from generate_series(1, 20000) as i")
+        setup.execute("analyze analyze_probe.events")
+    try:
+        with warehouse.connection() as conn:
+            [(server_target,)] = conn.execute("show default_statistics_target").fetchall()
+            with conn.transaction():
+                conn.execute("insert into analyze_probe.events select i,"
+                             " timestamptz '2026-02-01' + i * interval '1 second'"
+                             " from generate_series(1, 500) as i")
+                conn.execute(analyze)
+                [(target,)] = conn.execute("show default_statistics_target").fetchall()
+            [(bounds,)] = conn.execute(
+                "select array_length(histogram_bounds::text::text[], 1) from pg_stats"
+                " where schemaname = 'analyze_probe' and attname = 'loaded_at'").fetchall()
+    finally:
+        with warehouse.connection() as conn:
+            conn.execute("drop schema analyze_probe cascade")
+    assert (bounds, server_target) == (11, "100")
+    assert target == server_target
 
 
 def test_every_delete_insert_model_has_an_index_led_by_its_unique_key(
