@@ -163,12 +163,12 @@ def markdown_table(report: dict) -> str:
     for build, spent in report.get("profile", {}).items():
         slowest = ", ".join(f"{name} {seconds}" for name, seconds in spent["slowest"].items())
         lines.append(f"- {build.replace('_', ' ')}: dbt {spent['dbt_s']} s; {slowest}")
-    lines += ["", f"Machine: {report['machine']}"]
-    if "cpu_check_s" in report:
-        before, after = report["cpu_check_s"]
-        lines.append(
-            f"CPU check (`sum(range(10**8))` in Python): {before} s before the run, {after} s after"
-        )
+    before, after = report["cpu_check_s"]
+    lines += [
+        "",
+        f"Machine: {report['machine']}",
+        f"CPU check (`sum(range(10**8))` in Python): {before} s before the run, {after} s after",
+    ]
     return "\n".join(lines) + "\n"
 
 
