@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
+from ingestion.config import REPO_ROOT
 from ingestion.postgres import EmbeddedServer, with_database
 
 SERVERS = ["embedded", "external"]
@@ -26,8 +27,7 @@ SERVERS = ["embedded", "external"]
 # DBT_TARGET_PATH): the manifest, its parse stamp and partial parse are per connection, and
 # the workers test on different servers. Set before orchestration.dbt_project is imported.
 if worker := os.environ.get("PYTEST_XDIST_WORKER"):
-    repo = Path(__file__).resolve().parent.parent
-    os.environ["DBT_TARGET_PATH"] = str(repo / "target" / f"pytest-{worker}")
+    os.environ["DBT_TARGET_PATH"] = str(REPO_ROOT / "target" / f"pytest-{worker}")
 
 
 def free_port() -> int:
@@ -94,7 +94,7 @@ def latin1_dsn(request: pytest.FixtureRequest, server_dsns: dict[str, str]) -> I
 
 @pytest.fixture
 def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent
+    return REPO_ROOT
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -13,9 +13,8 @@ from pathlib import Path
 
 from dbt.cli.main import dbtRunner
 
+from ingestion.config import REPO_ROOT
 from ingestion.postgres import dbt_env
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class DbtFailed(AssertionError):

@@ -14,9 +14,9 @@ from datetime import date
 import jinja2
 import pytest
 
+from ingestion.config import REPO_ROOT
 from tests.dbt.conftest import INCREMENTAL_COPY, MARTS, BuiltWarehouse
 from tests.dbt.dataset import FIRST_LOAD_AT, SECOND_LOAD_AT
-from tests.dbt.dbt_cli import REPO_ROOT
 
 
 def differences(
