@@ -16,10 +16,8 @@
     changed_at ones): the next models select the rows above a watermark, and without the new
     values in the statistics the planner expects one row and may join thousands in nested
     loops. Analyzing all of a 10M-row table costs seconds (and waits for autovacuum when it is
-    at the table): a small run's time would grow with the history. The watermark columns are
-    sampled from 3,000 rows (statistics target 10, as raw.events' loaded_at), not 30,000: the
-    sample reads up to that many pages, ~0.7-1 s per large table at 10M events, and a few
-    thousand rows show well enough how many lie above a watermark. The server finds the
+    at the table): a small run's time would grow with the history (analyze_sampled below
+    keeps the sample small too). The server finds the
     watermark columns itself (pg_attribute): asking dbt for the table's columns would cost a
     round trip and a catalog query for every model of every build. -#}
 {% macro analyze_table() %}
@@ -33,7 +31,6 @@ declare
     rows_now real;
     rows_changed bigint;
     watermarks text;
-    saved_target text := current_setting('default_statistics_target');
 begin
     -- This run's changes only: its analyze sees its own rows (the counts reach
     -- pg_stat_user_tables at commit, after it).
@@ -51,9 +48,7 @@ begin
     if rows_now < 0 or rows_changed > 50 + 0.1 * rows_now then
         analyze {{ relation }};
     elsif rows_changed > 0 and watermarks is not null then
-        perform set_config('default_statistics_target', '10', true);
-        execute format('analyze %s (%s)', '{{ relation }}', watermarks);
-        perform set_config('default_statistics_target', saved_target, true);
+        {{ beacon.analyze_sampled(relation, 'watermarks') }}
     end if;
 end
 $$
@@ -64,9 +59,9 @@ $$
 {#- on-run-start: fresh statistics for raw.events when rows were loaded (or deleted) since it
     was last analyzed, before any model plans a query on it (the loaders leave that to the build
     that reads the rows: several loads may come before it). As for the models (analyze_table):
-    the whole table after loads of more than a tenth of its rows, else loaded_at alone, from the
-    3,000 rows of its statistics target (raw_schema.sql): at 10M events the whole table's sample
-    cost ~5 s of every incremental run. -#}
+    the whole table after loads of more than a tenth of its rows, else loaded_at alone
+    (analyze_sampled): at 10M events the whole table's sample cost ~5 s of every incremental
+    run. -#}
 {% macro analyze_changed_raw_events() %}
     {{ return(adapter.dispatch('analyze_changed_raw_events', 'beacon')()) }}
 {% endmacro %}
@@ -84,9 +79,25 @@ begin
     if rows_changed > 50 + 0.1 * greatest(rows_now, 0) then
         analyze raw.events;
     elsif rows_changed > 0 then
-        analyze raw.events (loaded_at);
+        {{ beacon.analyze_sampled('raw.events', "'loaded_at'") }}
     end if;
 end
 $$
 {%- endmacro %}
 {% macro default__analyze_changed_raw_events() %}{% endmacro %}
+
+
+{#- Inside a DO block: ANALYZE of the watermark `columns` (a text expression: a list of quoted
+    names) of `relation`, after a small change, from 3,000 rows (statistics target 10 for this
+    ANALYZE alone) rather than the default 30,000. The sample reads up to one page per row, and
+    at 10M events the large tables hold more pages than that (~0.7-1 s each); a few thousand rows
+    show well enough how many lie above a watermark. -#}
+{% macro analyze_sampled(relation, columns) -%}
+declare
+            saved_target text := current_setting('default_statistics_target');
+        begin
+            perform set_config('default_statistics_target', '10', true);
+            execute format('analyze %s (%s)', '{{ relation }}', {{ columns }});
+            perform set_config('default_statistics_target', saved_target, true);
+        end;
+{%- endmacro %}

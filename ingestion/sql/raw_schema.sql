@@ -167,20 +167,6 @@ $$;
 -- an incremental build of 102 s with the BRIN, 41 s with the btree).
 drop index if exists raw.events_loaded_at_brin;
 create index if not exists events_loaded_at on raw.events (loaded_at);
--- A build after a small load analyzes only loaded_at (dbt on-run-start), from 3,000 rows: what
--- incremental models need to see how few rows lie above their watermark. ALTER only when unset
--- (it takes a lock even with nothing to do).
-do $$
-begin
-    if exists (
-        select 1 from pg_attribute
-        where attrelid = 'raw.events'::regclass and attname = 'loaded_at'
-            and attstattarget is distinct from 10
-    ) then
-        alter table raw.events alter column loaded_at set statistics 10;
-    end if;
-end
-$$;
 -- int_identifies reads `is_identify and loaded_at >` its watermark, which only moves when a load
 -- brings identifies: through the index above, a lagging watermark made it re-read every event
 -- loaded since (3M rows, 9 s at 10M events); this partial index holds identifies alone.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from types import SimpleNamespace
 
 import jinja2
 import pytest
@@ -191,6 +192,19 @@ def test_a_small_change_analyzes_the_watermark_columns_alone(
     assert analyzed == [("loaded_at",), ("visitor_loaded_at",)]
 
 
+def planner_macros() -> SimpleNamespace:
+    """macros/planner.sql's macros, rendered by plain Jinja: they call each other as
+    beacon.<name>, and take nothing else from dbt."""
+    environment = jinja2.Environment()
+    macros = SimpleNamespace()
+    environment.globals["beacon"] = macros
+    source = (REPO_ROOT / "dbt_project/macros/planner.sql").read_text()
+    module = environment.from_string(source).module
+    macros.__dict__.update({name: getattr(module, name) for name in dir(module)
+                            if not name.startswith("_")})
+    return macros
+
+
 def test_a_small_change_samples_the_watermark_columns_from_3000_rows(
     warehouse: BuiltWarehouse,
 ) -> None:
@@ -198,9 +212,7 @@ def test_a_small_change_samples_the_watermark_columns_from_3000_rows(
     times): after a change below its whole-table threshold, in the change's transaction, the
     watermark column's histogram has the 11 bounds of statistics target 10, not the 101 of the
     default, and the default target (100) is the server's again afterwards."""
-    macros = jinja2.Environment().from_string((REPO_ROOT / "dbt_project/macros/planner.sql")
-                                              .read_text())
-    analyze = macros.module.postgres__analyze_table("analyze_probe.events")
+    analyze = planner_macros().postgres__analyze_table("analyze_probe.events")
     # Set up on a connection of its own: a backend's counts of its last second's changes are
     # not yet in the server's statistics, and its transaction's own would include them.
     with warehouse.connection() as setup:
