@@ -5,10 +5,12 @@ transaction of its own costs a dozen round trips to PostgreSQL besides its rows.
 takes files in order until it holds BATCH_ROWS rows and commits them together, with their
 manifest rows: a crash still leaves each file whole or absent.
 
-Rows go to raw.events through one COPY. The key filter tells which rows' keys raw.events may
-already hold: those rows are held back and looked up together whenever the COPY ends (every
-HELD_ROWS rows, and at the end), so the COPY need not stop for key checks. Quarantined lines
-are written then too.
+Rows go to raw.events through one COPY, in runs of about SORTED_RUN_ROWS rows in key order:
+the primary key's inserts then walk its pages in order instead of jumping about the whole
+index (measured on 1M events: 0.6 s of the server's 7 s). The key filter tells which rows' keys
+raw.events may already hold: those rows are held back and looked up together whenever the
+COPY ends (every HELD_ROWS rows, and at the end), so the COPY need not stop for key checks.
+Quarantined lines are written then too.
 
 Anything unusual aborts the batch (BatchFailed, or PostgreSQL refusing a row, or a key another
 loader committed meanwhile): the loader then loads its files one by one, with savepoints, the
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from ingestion.events import manifest
+from ingestion.events import _fastmap, manifest
 from ingestion.events.chunk import ChunkResult
 from ingestion.events.copy_format import (
     BINARY_HEADER,
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
 BATCH_ROWS = 200_000
+SORTED_RUN_ROWS = 50_000
 HELD_ROWS = 20_000
 QUARANTINE_FLUSH_BYTES = 8 * 1024 * 1024
 
@@ -91,6 +94,8 @@ class Batch:
         self.rows = 0
         self._held: list[tuple[bytes, bytes, Tally]] = []  # (row, key, its file's tally)
         self._quarantine: list[bytes] = []
+        self._run: list[tuple[bytes, bytes, bytes, list[int]]] = []  # parts of the next run
+        self._run_rows = 0
         self._quarantine_bytes = 0
         self._copying: AbstractContextManager[psycopg.Copy] | None = None  # cursor.copy()
         self._copy: psycopg.Copy | None = None
@@ -136,24 +141,25 @@ class Batch:
         maybe = self.key_filter.maybe(result.keys)
         self.key_filter.add(result.keys)
         self.rows += len(result)
-        if not maybe:
-            self._write(result.rows)
-            tally.loaded += len(result)
-            return
-        rows, ends = memoryview(result.rows), memoryview(result.ends).cast("q")
-        sent, start = [], 0
-        for i in maybe:  # the few rows held back are cut out of the chunk's rows
-            row_start = ends[i - 1] if i else 0
-            sent.append(rows[start:row_start])
-            self._held.append((bytes(rows[row_start:ends[i]]), result.keys[16 * i:16 * i + 16],
-                               tally))
-            start = ends[i]
-        sent.append(rows[start:])
-        self._write(b"".join(sent))
+        if maybe:  # the few rows held back are left out of the run
+            rows, ends = result.rows, memoryview(result.ends).cast("q")
+            for i in maybe:
+                self._held.append((rows[ends[i - 1] if i else 0:ends[i]],
+                                   result.keys[16 * i:16 * i + 16], tally))
+        self._run.append((result.rows, result.keys, result.ends, maybe))
+        self._run_rows += len(result) - len(maybe)
         tally.loaded += len(result) - len(maybe)
+        if self._run_rows >= SORTED_RUN_ROWS:
+            self._write_run()
+
+    def _write_run(self) -> None:
+        run, self._run, self._run_rows = self._run, [], 0
+        if run:
+            self._write(_fastmap.rows_by_key(run))
 
     def _flush(self) -> None:
         """End the COPY, look up the held-back keys, copy the new rows, write the quarantine."""
+        self._write_run()  # first: the held-back keys may be among them
         self._end_copy()
         if self._held:
             existing = existing_keys(self.cur, b"".join(key for _, key, _ in self._held))

@@ -1,9 +1,11 @@
 """Mapping chunks ahead of the loader, in a thread.
 
-A thread reads the files (decompressing them) and maps their chunks, at most a few chunks
-ahead, while the loader's thread feeds PostgreSQL the previous ones. The mapping is mostly C
-(native/fastmap.c), and the database server does half of a load's work: so the thread and
-the server each take one core. Memory stays flat however large the file is.
+A thread reads the files (decompressing them) and maps their chunks while the loader's thread
+feeds PostgreSQL the previous ones. It runs up to MAPPED_AHEAD_BYTES of rows ahead: a sorted
+run's worth (batch.SORTED_RUN_ROWS), so that PostgreSQL copies one run while the next is
+mapped. The mapping is mostly C (native/fastmap.c) under the GIL, and the database server
+does nearly half of a load's work: so the loader's process and the server each take one core.
+Memory stays bounded however large the file is.
 
 A thread rather than worker processes: passing ~1 KB rows between processes cost a third as
 much as mapping them, and the server needs the second core.
@@ -11,17 +13,16 @@ much as mapping them, and the server needs the second core.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
-from queue import Full, Queue
 from typing import TypeVar
 
 from ingestion.events.chunk import ChunkContext, ChunkMapper, ChunkResult
 from ingestion.events.reader import LineChunk
 
-MAPPED_AHEAD = 4  # chunks
+MAPPED_AHEAD_BYTES = 32 * 1024 * 1024  # of mapped rows waiting for the loader's thread
 STOP_CHECK_SECONDS = 0.1
 # How soon the loader's thread gets the GIL back from the mapping when it needs it (the native
 # mapping lets go of it every millisecond or so): with Python's 5 ms, PostgreSQL would wait
@@ -40,7 +41,7 @@ def mapped_ahead(
     Tasks may span many files (each with its own context), so the thread maps the next files
     while the loader copies the current one. An error of the thread is raised here.
     """
-    mapped: Queue = Queue(MAPPED_AHEAD)
+    mapped = _Pipe(MAPPED_AHEAD_BYTES)
     stop = threading.Event()
     thread = threading.Thread(target=_map_all, args=(tasks, mapped, stop),
                               name="chunk-mapper", daemon=True)
@@ -58,17 +59,44 @@ def mapped_ahead(
         sys.setswitchinterval(previous_interval)
 
 
-def _map_all(tasks: Iterable[tuple[T, ChunkContext, LineChunk | None]], mapped: Queue,
+class _Pipe:
+    """A queue bounded by the bytes of the rows it holds (any one item goes in)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.items: deque[tuple[object, int]] = deque()
+        self.size = 0
+        self.changed = threading.Condition()
+
+    def put(self, item: object, size: int, stop: threading.Event) -> bool:
+        """False when `stop` is set before there is room."""
+        with self.changed:
+            while self.items and self.size + size > self.limit:
+                if stop.is_set():
+                    return False
+                self.changed.wait(STOP_CHECK_SECONDS)
+            self.items.append((item, size))
+            self.size += size
+            self.changed.notify_all()
+            return True
+
+    def get(self) -> object:
+        with self.changed:
+            while not self.items:
+                self.changed.wait()
+            item, size = self.items.popleft()
+            self.size -= size
+            self.changed.notify_all()
+            return item
+
+
+def _map_all(tasks: Iterable[tuple[T, ChunkContext, LineChunk | None]], mapped: _Pipe,
              stop: threading.Event) -> None:
     """The mapping thread: every task's result in order, then _END or the exception that
     stopped it. Returns soon after `stop` is set (the loader is done, or failed)."""
 
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            with contextlib.suppress(Full):
-                mapped.put(item, timeout=STOP_CHECK_SECONDS)
-                return True
-        return False
+    def put(item: object, size: int = 0) -> bool:
+        return mapped.put(item, size, stop)
 
     mapper: ChunkMapper | None = None
     try:
@@ -78,7 +106,7 @@ def _map_all(tasks: Iterable[tuple[T, ChunkContext, LineChunk | None]], mapped: 
                 if mapper is None or mapper.context != context:
                     mapper = ChunkMapper(context)
                 result = mapper.map_chunk(chunk)
-            if not put((tag, result)):
+            if not put((tag, result), len(result.rows) if result else 0):
                 return
     except BaseException as exc:  # noqa: BLE001 - handed to the loader's thread, which raises it
         put(exc)

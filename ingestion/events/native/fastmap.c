@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <math.h>
+#include <openssl/evp.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -34,11 +35,15 @@
 enum Shape { SEGMENT, MOBILE, SERVER, TRACKER };
 static const char *const SHAPE_NAMES[] = {"segment", "mobile", "server", "tracker"};
 
-/* What the Python side provides: orjson, hashlib, and the reference functions. */
-static PyObject *loads, *dumps, *sort_keys, *sha256, *md5;
+/* What the Python side provides: orjson and the reference functions. */
+static PyObject *loads, *dumps, *sort_keys;
 static PyObject *v_text, *v_identifier, *v_iso_time, *v_epoch_ms_time, *v_integer,
     *v_decimal_text, *v_number, *v_json_object, *w_truncate_ip, *w_path_of, *w_utm_of;
-static PyObject *s_hexdigest, *s_digest;
+/* The digests hashlib would compute, straight from OpenSSL: fetched once (hashlib looks its
+ * algorithm up again for every object it makes, which cost as much as the hashing), used under
+ * the GIL. */
+static EVP_MD *md5_algorithm, *sha256_algorithm;
+static EVP_MD_CTX *digest_context;
 static PyObject *option_keyword; /* ("option",): orjson matches keyword names by identity */
 
 /* Keys read from events, interned once. */
@@ -76,9 +81,10 @@ typedef struct {
     PyObject *project;    /* (project_id, revenue_property, oldest), borrowed from Context */
     PyObject *key;        /* the project key the line sent */
     PyObject *page_url;   /* the object behind slots[C_PAGE_URL] */
-    PyObject *message_id; /* set by the Segment mapping only; else the content id */
+    PyObject *message_id; /* set by the Segment mapping only; else content_id holds it */
     PyObject *properties, *traits; /* the documents of the properties and traits columns */
-    PyObject *event_key;           /* md5 of project id and message id (chunk.event_key) */
+    unsigned char event_key[16];   /* md5 of project id and message id (chunk.event_key) */
+    char content_id[64];           /* the message id, when it is the content id (hex) */
     int shape;
     int64_t event_at;
 } Line;
@@ -759,23 +765,18 @@ static int detect_shape(PyObject *event) {
  * chunk.ChunkMapper.map_line and event_row.
  */
 
-/* hashlib's `algorithm(data).method()`, owned by the line. */
-static int hash(Line *line, PyObject *algorithm, PyObject *method, const char *a, Py_ssize_t a_len,
-                const char *b, Py_ssize_t b_len, PyObject **result) {
-    PyObject *data = PyBytes_FromStringAndSize(NULL, a_len + 1 + b_len);
-    if (!data)
+/* The digest of a, a newline and b (as chunk.event_key and shapes._content_id join them). */
+static int digest(const EVP_MD *algorithm, const char *a, Py_ssize_t a_len, const char *b,
+                  Py_ssize_t b_len, unsigned char *out) {
+    if (!EVP_DigestInit_ex2(digest_context, algorithm, NULL) ||
+        !EVP_DigestUpdate(digest_context, a, (size_t)a_len) ||
+        !EVP_DigestUpdate(digest_context, "\n", 1) ||
+        !EVP_DigestUpdate(digest_context, b, (size_t)b_len) ||
+        !EVP_DigestFinal_ex(digest_context, out, NULL)) {
+        PyErr_SetString(PyExc_RuntimeError, "fastmap: OpenSSL could not compute a digest");
         return ERROR;
-    char *bytes = PyBytes_AS_STRING(data);
-    memcpy(bytes, a, (size_t)a_len);
-    bytes[a_len] = '\n';
-    memcpy(bytes + a_len + 1, b, (size_t)b_len);
-    PyObject *hasher = PyObject_CallOneArg(algorithm, data);
-    Py_DECREF(data);
-    if (!hasher)
-        return ERROR;
-    *result = PyObject_CallMethodNoArgs(hasher, method);
-    Py_DECREF(hasher);
-    return own(line, *result);
+    }
+    return OK;
 }
 
 /* shapes._content_id: sha256 of the key, a newline and the event with sorted keys. */
@@ -789,8 +790,16 @@ static int content_id(Line *line, PyObject *event) {
     const char *key = PyUnicode_AsUTF8AndSize(line->key, &key_len);
     if (!key)
         return declined();
-    return hash(line, sha256, s_hexdigest, key, key_len, PyBytes_AS_STRING(canonical),
-                PyBytes_GET_SIZE(canonical), &line->message_id);
+    unsigned char sha[32];
+    TRY(digest(sha256_algorithm, key, key_len, PyBytes_AS_STRING(canonical),
+               PyBytes_GET_SIZE(canonical), sha));
+    static const char HEX[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        line->content_id[2 * i] = HEX[sha[i] >> 4];
+        line->content_id[2 * i + 1] = HEX[sha[i] & 15];
+    }
+    set_text(&line->slots[C_MESSAGE_ID], line->content_id, sizeof line->content_id);
+    return OK;
 }
 
 /* shapes.unread_fields: the document without the fields `read` lists (nested objects as dicts),
@@ -869,17 +878,18 @@ static int map_line(Line *line, const Context *context, PyObject *raw, int first
         return ERROR;
     if (line->event_at > context->latest_us || line->event_at < oldest)
         return DECLINE;
-    if (!line->message_id)
+    if (line->message_id)
+        TRY(set_object(&slots[C_MESSAGE_ID], line->message_id) < 0 ? declined() : OK);
+    else
         TRY(content_id(line, event));
-    TRY(set_object(&slots[C_MESSAGE_ID], line->message_id) < 0 ? declined() : OK);
     TRY(dumped(line, line->properties, &slots[C_PROPERTIES]));
     TRY(dumped(line, line->traits, &slots[C_TRAITS]));
     PyObject *extra;
     TRY(unread_fields(line, event, PyTuple_GET_ITEM(context->read_fields, line->shape), &extra));
     TRY(dumped(line, extra, &slots[C_EXTRA]));
-    TRY(hash(line, md5, s_digest, slots[C_PROJECT_ID].text, slots[C_PROJECT_ID].len,
-             slots[C_MESSAGE_ID].text, slots[C_MESSAGE_ID].len, &line->event_key));
-    TRY(set_object(&slots[C_EVENT_KEY], line->event_key) < 0 ? ERROR : OK);
+    TRY(digest(md5_algorithm, slots[C_PROJECT_ID].text, slots[C_PROJECT_ID].len,
+               slots[C_MESSAGE_ID].text, slots[C_MESSAGE_ID].len, line->event_key));
+    set_text(&slots[C_EVENT_KEY], (const char *)line->event_key, sizeof line->event_key);
     slots[C_LOAD_ID].set = slots[C_LINE_NUMBER].set = 1;
     slots[C_LOAD_ID].number = context->load_id;
     slots[C_LINE_NUMBER].number = number;
@@ -980,6 +990,81 @@ static PyObject *kept_by_key(const Mapped *mapped) {
     return result;
 }
 
+/* A row of rows_by_key's parts: where it is, and its key. */
+typedef struct {
+    const unsigned char *key;
+    const char *row;
+    Py_ssize_t len;
+} RowRef;
+
+static int by_row_key(const void *a, const void *b) {
+    return memcmp(((const RowRef *)a)->key, ((const RowRef *)b)->key, 16);
+}
+
+/* rows_by_key(parts): the rows of several chunks merged into one run in key order, as bytes.
+ * Each part is a chunk's (rows, keys, ends) as map_chunk returns them, and a sorted list of
+ * the indexes of its rows to leave out. Keys are distinct (later copies were held back). */
+static PyObject *rows_by_key(PyObject *module, PyObject *parts) {
+    if (!PyList_Check(parts)) {
+        PyErr_SetString(PyExc_TypeError, "rows_by_key(parts: list)");
+        return NULL;
+    }
+    Py_ssize_t n_parts = PyList_GET_SIZE(parts), count = 0, capacity = 0, total = 0;
+    RowRef *refs = NULL;
+    for (Py_ssize_t p = 0; p < n_parts; p++) {
+        PyObject *rows, *keys, *ends, *skip;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(parts, p), "O!O!O!O!", &PyBytes_Type, &rows,
+                              &PyBytes_Type, &keys, &PyBytes_Type, &ends, &PyList_Type, &skip))
+            goto failed;
+        Py_ssize_t n = PyBytes_GET_SIZE(keys) / 16, skipped = 0;
+        if (PyBytes_GET_SIZE(ends) != n * (Py_ssize_t)sizeof(int64_t)) {
+            PyErr_SetString(PyExc_ValueError, "a part's keys and ends differ in number");
+            goto failed;
+        }
+        if (count + n > capacity) {
+            capacity = 2 * (count + n);
+            RowRef *grown = PyMem_Realloc(refs, (size_t)capacity * sizeof *refs);
+            if (!grown) {
+                PyErr_NoMemory();
+                goto failed;
+            }
+            refs = grown;
+        }
+        const char *data = PyBytes_AS_STRING(rows);
+        int64_t start = 0, end;
+        for (Py_ssize_t i = 0; i < n; i++, start = end) {
+            memcpy(&end, PyBytes_AS_STRING(ends) + i * (Py_ssize_t)sizeof end, sizeof end);
+            if (end < start || end > PyBytes_GET_SIZE(rows)) {
+                PyErr_SetString(PyExc_ValueError, "a part's ends are out of order");
+                goto failed;
+            }
+            if (skipped < PyList_GET_SIZE(skip) &&
+                PyLong_AsSsize_t(PyList_GET_ITEM(skip, skipped)) == i) {
+                skipped++;
+                continue;
+            }
+            refs[count++] = (RowRef){(const unsigned char *)PyBytes_AS_STRING(keys) + 16 * i,
+                                     data + start, (Py_ssize_t)(end - start)};
+            total += end - start;
+        }
+        if (PyErr_Occurred())
+            goto failed;
+    }
+    if (count)
+        qsort(refs, (size_t)count, sizeof *refs, by_row_key);
+    PyObject *merged = PyBytes_FromStringAndSize(NULL, total);
+    if (merged) {
+        char *out = PyBytes_AS_STRING(merged);
+        for (Py_ssize_t i = 0; i < count; out += refs[i].len, i++)
+            memcpy(out, refs[i].row, (size_t)refs[i].len);
+    }
+    PyMem_Free(refs);
+    return merged;
+failed:
+    PyMem_Free(refs);
+    return NULL;
+}
+
 /* map_chunk(lines, first_line, context, fallback): (rows, keys, ends, duplicates) of the
  * lines (bytes, without their newline): the binary COPY rows of raw.events end to end in key
  * order, the first copy of each key kept, their 16-byte event keys in the same order, the
@@ -1029,7 +1114,7 @@ static PyObject *map_chunk(PyObject *module, PyObject *const *args, Py_ssize_t n
         int status = map_line(line, &context, raw, number == 1, number);
         if (status == OK)
             status = put_row(&mapped.rows, line->slots) < 0 ||
-                     mapped_end_row(&mapped, PyBytes_AS_STRING(line->event_key)) < 0 ? ERROR : OK;
+                     mapped_end_row(&mapped, (const char *)line->event_key) < 0 ? ERROR : OK;
         release(line);
         if (status == ERROR)
             goto done;
@@ -1137,6 +1222,8 @@ static PyObject *bloom_maybe(PyObject *module, PyObject *const *args, Py_ssize_t
 static PyMethodDef METHODS[] = {
     {"map_chunk", (PyCFunction)(void (*)(void))map_chunk, METH_FASTCALL,
      "map_chunk(lines, first_line, context, fallback): (rows, keys, ends, duplicates)."},
+    {"rows_by_key", rows_by_key, METH_O,
+     "rows_by_key(parts): the rows of (rows, keys, ends, skip) parts as one run in key order."},
     {"bloom_add", (PyCFunction)(void (*)(void))bloom_add, METH_FASTCALL,
      "bloom_add(bits, keys): add 16-byte keys to a Bloom filter."},
     {"bloom_maybe", (PyCFunction)(void (*)(void))bloom_maybe, METH_FASTCALL,
@@ -1174,12 +1261,15 @@ PyMODINIT_FUNC PyInit__fastmap(void) {
     PyObject *option = PyUnicode_InternFromString("option");
     if (!option || !(option_keyword = PyTuple_Pack(1, option)))
         return NULL;
-    if (!(s_hexdigest = PyUnicode_InternFromString("hexdigest")) ||
-        !(s_digest = PyUnicode_InternFromString("digest")) ||
-        !(loads = attribute("orjson", "loads")) || !(dumps = attribute("orjson", "dumps")) ||
-        !(sort_keys = attribute("orjson", "OPT_SORT_KEYS")) ||
-        !(sha256 = attribute("hashlib", "sha256")) || !(md5 = attribute("hashlib", "md5")))
+    if (!(loads = attribute("orjson", "loads")) || !(dumps = attribute("orjson", "dumps")) ||
+        !(sort_keys = attribute("orjson", "OPT_SORT_KEYS")))
         return NULL;
+    if (!(md5_algorithm = EVP_MD_fetch(NULL, "MD5", NULL)) ||
+        !(sha256_algorithm = EVP_MD_fetch(NULL, "SHA256", NULL)) ||
+        !(digest_context = EVP_MD_CTX_new())) {
+        PyErr_SetString(PyExc_ImportError, "fastmap: OpenSSL provides no MD5 or SHA-256");
+        return NULL;
+    }
     const char *validation = "ingestion.events.validation", *web = "ingestion.events.web";
     if (!(v_text = attribute(validation, "text")) ||
         !(v_identifier = attribute(validation, "identifier")) ||

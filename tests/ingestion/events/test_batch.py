@@ -49,6 +49,23 @@ def test_files_of_one_batch_keep_the_first_copy(warehouse_dsn: str, tmp_path: Pa
     assert query(warehouse_dsn, "select count(distinct load_id) from raw.events") == [(4,)]
 
 
+def test_rows_reach_raw_events_in_runs_in_key_order(
+    warehouse_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three files of ten new events, runs of at least twelve rows: files 0 and 1 go as one run
+    in key order, file 2 as the next."""
+    monkeypatch.setattr(batch, "SORTED_RUN_ROWS", 12)
+    for part in range(3):
+        write(tmp_path / "landing" / f"{part}.ndjson",
+              [line(segment(message_id=f"m-{part}-{i}")) for i in range(10)])
+    assert loaded(warehouse_dsn, tmp_path / "landing") == [(10, 10, 0)] * 3
+    stored = query(warehouse_dsn, "select event_key::text, load_id from raw.events order by ctid")
+    keys = [key for key, _ in stored]
+    assert keys[:20] == sorted(keys[:20]) and keys[20:] == sorted(keys[20:])
+    assert keys != sorted(keys)
+    assert len({load_id for _, load_id in stored[:10]}) == 2  # the first run mixes two files
+
+
 def test_a_filter_that_holds_every_key_holds_back_every_row(
     warehouse_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

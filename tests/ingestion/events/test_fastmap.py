@@ -7,6 +7,7 @@ sample generator's (every shape, with its malformed lines) and hand-made edge ca
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -175,6 +176,20 @@ def test_a_chunk_keeps_the_first_copy_of_each_key_in_key_order(mapper: ChunkMapp
     expected = sorted(mapper.event_row(mapper.map_line(lines[i], False), i + 1)[::-1]
                        for i in (0, 1, 4))
     assert list(zip(result.key_list(), result.row_list(), strict=True)) == expected
+
+
+def test_chunks_rows_merge_into_one_run_in_key_order_without_the_held_back_ones() -> None:
+    def part(rows: list[bytes], keys: list[int], skip: list[int]) -> tuple:
+        ends = [sum(map(len, rows[:i + 1])) for i in range(len(rows))]
+        return (b"".join(rows), b"".join(k.to_bytes(16, "big") for k in keys),
+                b"".join(e.to_bytes(8, sys.byteorder) for e in ends), skip)
+
+    parts = [part([b"k2", b"k5-", b"k7"], [2, 5, 7], []),
+             part([b"k1", b"k3 held", b"k6"], [1, 3, 6], [1]),
+             part([], [], [])]
+    assert _fastmap.rows_by_key(parts) == b"k1k2k5-k6k7"
+    with pytest.raises(ValueError, match="ends"):
+        _fastmap.rows_by_key([(b"ab", bytes(16), (9).to_bytes(8, sys.byteorder), [])])
 
 
 def test_columns_match_copy_format() -> None:
