@@ -22,7 +22,7 @@ from typing import TypeVar
 from ingestion.events.chunk import ChunkContext, ChunkMapper, ChunkResult
 from ingestion.events.reader import LineChunk
 
-MAPPED_AHEAD_BYTES = 32 * 1024 * 1024  # of mapped rows waiting for the loader's thread
+MAPPED_AHEAD_BYTES = 24 * 1024 * 1024  # of chunks and their rows waiting for the loader
 STOP_CHECK_SECONDS = 0.1
 # How soon the loader's thread gets the GIL back from the mapping when it needs it (the native
 # mapping lets go of it every millisecond or so): with Python's 5 ms, PostgreSQL would wait
@@ -60,7 +60,7 @@ def mapped_ahead(
 
 
 class _Pipe:
-    """A queue bounded by the bytes of the rows it holds (any one item goes in)."""
+    """A queue bounded by the bytes its items hold (any one item goes in)."""
 
     def __init__(self, limit: int):
         self.limit = limit
@@ -101,12 +101,13 @@ def _map_all(tasks: Iterable[tuple[T, ChunkContext, LineChunk | None]], mapped: 
     mapper: ChunkMapper | None = None
     try:
         for tag, context, chunk in tasks:
-            result = None
+            result, size = None, 0
             if chunk is not None:
                 if mapper is None or mapper.context != context:
                     mapper = ChunkMapper(context)
                 result = mapper.map_chunk(chunk)
-            if not put((tag, result), len(result.rows) if result else 0):
+                size = len(chunk.data) + len(result.rows)  # the tag may hold the chunk too
+            if not put((tag, result), size):
                 return
     except BaseException as exc:  # noqa: BLE001 - handed to the loader's thread, which raises it
         put(exc)

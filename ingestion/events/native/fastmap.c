@@ -38,7 +38,7 @@ static const char *const SHAPE_NAMES[] = {"segment", "mobile", "server", "tracke
 /* What the Python side provides: orjson and the reference functions. */
 static PyObject *loads, *dumps, *sort_keys;
 static PyObject *v_text, *v_identifier, *v_iso_time, *v_epoch_ms_time, *v_integer,
-    *v_decimal_text, *v_number, *v_json_object, *w_truncate_ip, *w_path_of, *w_utm_of;
+    *v_decimal_text, *v_number, *v_json_object, *w_truncate_ip, *w_path_of;
 /* The digests hashlib would compute, straight from OpenSSL: fetched once (hashlib looks its
  * algorithm up again for every object it makes, which cost as much as the hashing), used under
  * the GIL. */
@@ -459,8 +459,52 @@ static int path_of(Line *line, PyObject *url, Slot *slot) {
     return OK;
 }
 
-/* web.utm_of into the UTM slots: the first non-empty value of each parameter. Queries with an
- * escape (% or +) are left to the Python function, which decodes them. */
+static int hex_digit(char c) {
+    return c >= '0' && c <= '9' ? c - '0'
+         : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+}
+
+/* unquote_plus of a value with an escape, into a slot: `+` is a space, `%XY` the byte XY, and
+ * the bytes must be UTF-8; a value that decodes to a NUL stays as sent (web.utm_of). Values
+ * with other than ASCII, or that decode to something other than UTF-8, are declined: unquote
+ * decodes them piecewise, with replacement characters. */
+static int unquoted(Line *line, const char *value, Py_ssize_t n, Slot *slot) {
+    char *bytes = PyMem_Malloc((size_t)n);
+    if (!bytes) {
+        PyErr_NoMemory();
+        return ERROR;
+    }
+    Py_ssize_t len = 0;
+    int nul = 0, status = OK;
+    for (Py_ssize_t i = 0; i < n && status == OK; i++) {
+        int c = (unsigned char)value[i];
+        if (c >= 0x80)
+            status = DECLINE;
+        else if (c == '+')
+            c = ' ';
+        else if (c == '%' && i + 2 < n && hex_digit(value[i + 1]) >= 0 &&
+                 hex_digit(value[i + 2]) >= 0) {
+            c = hex_digit(value[i + 1]) * 16 + hex_digit(value[i + 2]);
+            i += 2;
+        }
+        nul |= c == 0;
+        bytes[len++] = (char)c;
+    }
+    if (status == OK && nul)
+        set_text(slot, value, n);
+    else if (status == OK) {
+        PyObject *text = PyUnicode_DecodeUTF8(bytes, len, NULL);
+        if (!text) {
+            PyErr_Clear();
+            status = DECLINE;
+        } else if ((status = own(line, text)) == OK)
+            status = set_object(slot, text) < 0 ? declined() : OK;
+    }
+    PyMem_Free(bytes);
+    return status;
+}
+
+/* web.utm_of into the UTM slots: the first non-empty value of each parameter, unquoted. */
 static int utm_of(Line *line, PyObject *url) {
     Py_ssize_t n;
     const char *text = PyUnicode_AsUTF8AndSize(url, &n);
@@ -473,14 +517,6 @@ static int utm_of(Line *line, PyObject *url) {
     const char *hash = memchr(query, '#', (size_t)(end - query));
     if (hash)
         end = hash;
-    if (memchr(query, '%', (size_t)(end - query)) || memchr(query, '+', (size_t)(end - query))) {
-        PyObject *found;
-        TRY(call_reference(line, w_utm_of, url, NULL, &found));
-        for (int u = 0; u < N_UTM; u++)
-            TRY(set_object(&line->slots[C_UTM_SOURCE + u], get(found, utm_keys[u])) < 0
-                    ? declined() : OK);
-        return OK;
-    }
     for (const char *pair = query; pair <= end;) {
         const char *pair_end = memchr(pair, '&', (size_t)(end - pair));
         if (!pair_end)
@@ -492,7 +528,11 @@ static int utm_of(Line *line, PyObject *url) {
             Slot *slot = &line->slots[C_UTM_SOURCE + u];
             size_t len = strlen(UTM_NAMES[u]);
             if (!slot->set && (size_t)(name_end - pair) == len && memcmp(pair, UTM_NAMES[u], len) == 0) {
-                set_text(slot, value, pair_end - value);
+                Py_ssize_t value_len = pair_end - value;
+                if (memchr(value, '%', (size_t)value_len) || memchr(value, '+', (size_t)value_len))
+                    TRY(unquoted(line, value, value_len, slot));
+                else
+                    set_text(slot, value, value_len);
                 break;
             }
         }
@@ -1280,7 +1320,7 @@ PyMODINIT_FUNC PyInit__fastmap(void) {
         !(v_number = attribute(validation, "number")) ||
         !(v_json_object = attribute(validation, "json_object")) ||
         !(w_truncate_ip = attribute(web, "truncate_ip")) ||
-        !(w_path_of = attribute(web, "path_of")) || !(w_utm_of = attribute(web, "utm_of")))
+        !(w_path_of = attribute(web, "path_of")))
         return NULL;
     return PyModule_Create(&MODULE);
 }

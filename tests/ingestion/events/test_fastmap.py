@@ -123,6 +123,11 @@ EDGE_CASES: list[Callable[[], dict]] = [
     lambda: tracker(url="https://x.test/?utm_campaign=spring+sale&utm_term=%00"),
     lambda: tracker(url="https://x.test/?utm_content=caf%C3%A9&utm_id=é"),
     lambda: tracker(url="https://x.test/?utm_source&utm_ad_id=1=2"),
+    *[lambda query=query: tracker(url=f"https://x.test/?{query}") for query in (
+        "utm_source=%zz%4&utm_medium=100%25", "utm_campaign=%FF", "utm_term=%C3é",
+        "utm_source=a%2Bb+c", "x=%20&utm_source=plain", "utm_source=first&utm_source=sec%20ond",
+        "utm_content=%E2%82%AC+%e2%82%ac", "utm_id=%", "utm_id=%4", "utm_placement=a%00b+c",
+    )],
     # tracker specifics
     lambda: tracker(name=None), lambda: tracker(name=None, selector=None, meta={"label": "L"}),
     lambda: tracker(event_type="scroll", scroll_pct="33.3"), lambda: tracker(scroll_pct=True),
@@ -176,6 +181,17 @@ def test_a_chunk_keeps_the_first_copy_of_each_key_in_key_order(mapper: ChunkMapp
     expected = sorted(mapper.event_row(mapper.map_line(lines[i], False), i + 1)[::-1]
                        for i in (0, 1, 4))
     assert list(zip(result.key_list(), result.row_list(), strict=True)) == expected
+
+
+def test_escaped_utm_values_in_ascii_are_unquoted_by_the_fast_path(mapper: ChunkMapper) -> None:
+    """Only values with other than ASCII, or that unquote to other than UTF-8, go to web.py."""
+    queries = ["utm_source=a%20b+c&utm_medium=%E2%82%AC", "utm_campaign=100%25%zz",
+               "utm_term=a%00b", "ref=%20&utm_content=x+y"]
+    lines = [line(tracker(url=f"https://x.test/?{query}")) for query in queries]
+    assert compare(mapper, lines) == (len(lines), 0)
+    declined = [line(tracker(url="https://x.test/?utm_source=%FF")),
+                line(tracker(url="https://x.test/?utm_source=é%20"))]
+    assert compare(mapper, declined) == (0, len(declined))
 
 
 def test_chunks_rows_merge_into_one_run_in_key_order_without_the_held_back_ones() -> None:
