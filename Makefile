@@ -4,11 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install browser-deps demo dev test lint format bench clean
+.PHONY: install native-deps browser-deps demo dev test lint format bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml $(wildcard ingestion/events/native/*)
+$(STAMP): pyproject.toml setup.py $(wildcard ingestion/events/native/*)
+	@$(MAKE) --no-print-directory native-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -21,6 +22,13 @@ dev: install
 	$(BIN)/beacon db start
 	DAGSTER_HOME="$$($(BIN)/python -c 'from orchestration.runner import dagster_home; print(dagster_home())')" \
 		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# The loader's C part includes OpenSSL's headers (setup.py); install them when we can.
+native-deps:
+	@echo '#include <openssl/evp.h>' | $${CC:-cc} -E - >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] \
+		&& command -v apt-get >/dev/null && apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev >/dev/null; } \
+		|| { echo "OpenSSL's headers are missing: install libssl-dev (or openssl-devel)"; exit 1; }
 
 # The browser test drives Debian's Chromium; install it when we can (root with apt-get).
 browser-deps:

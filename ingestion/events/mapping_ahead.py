@@ -22,7 +22,7 @@ from typing import TypeVar
 from ingestion.events.chunk import ChunkContext, ChunkMapper, ChunkResult
 from ingestion.events.reader import LineChunk
 
-MAPPED_AHEAD_BYTES = 24 * 1024 * 1024  # of chunks and their rows waiting for the loader
+MAPPED_AHEAD_BYTES = 32 * 1024 * 1024  # chunks and their rows waiting: ~30,000 lines
 STOP_CHECK_SECONDS = 0.1
 # How soon the loader's thread gets the GIL back from the mapping when it needs it (the native
 # mapping lets go of it every millisecond or so): with Python's 5 ms, PostgreSQL would wait
