@@ -49,21 +49,22 @@ def test_files_of_one_batch_keep_the_first_copy(warehouse_dsn: str, tmp_path: Pa
     assert query(warehouse_dsn, "select count(distinct load_id) from raw.events") == [(4,)]
 
 
-def test_rows_reach_raw_events_in_runs_in_key_order(
+def test_rows_reach_raw_events_in_growing_runs_in_key_order(
     warehouse_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Three files of ten new events, runs of at least twelve rows: files 0 and 1 go as one run
-    in key order, file 2 as the next."""
-    monkeypatch.setattr(batch, "SORTED_RUN_ROWS", 12)
-    for part in range(3):
+    """Five files of ten new events; runs of at least 6 rows, then 12, then at most 24: file 0
+    goes alone, files 1 and 2 as one run in key order, files 3 and 4 as the last."""
+    monkeypatch.setattr(batch, "FIRST_RUN_ROWS", 6)
+    monkeypatch.setattr(batch, "SORTED_RUN_ROWS", 24)
+    for part in range(5):
         write(tmp_path / "landing" / f"{part}.ndjson",
               [line(segment(message_id=f"m-{part}-{i}")) for i in range(10)])
-    assert loaded(warehouse_dsn, tmp_path / "landing") == [(10, 10, 0)] * 3
+    assert loaded(warehouse_dsn, tmp_path / "landing") == [(10, 10, 0)] * 5
     stored = query(warehouse_dsn, "select event_key::text, load_id from raw.events order by ctid")
     keys = [key for key, _ in stored]
-    assert keys[:20] == sorted(keys[:20]) and keys[20:] == sorted(keys[20:])
-    assert keys != sorted(keys)
-    assert len({load_id for _, load_id in stored[:10]}) == 2  # the first run mixes two files
+    runs = [keys[:10], keys[10:30], keys[30:]]
+    assert all(run == sorted(run) for run in runs) and keys[:30] != sorted(keys[:30])
+    assert len({load_id for _, load_id in stored[10:20]}) == 2  # a run mixes two files
 
 
 def test_a_filter_that_holds_every_key_holds_back_every_row(
