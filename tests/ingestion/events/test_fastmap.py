@@ -156,12 +156,23 @@ def test_edge_cases_are_mapped_alike(mapper: ChunkMapper, make: Callable[[], dic
 @pytest.mark.parametrize("raw", [
     b"\xef\xbb\xbf" + line(mobile()), line(mobile()) + b"\r", b"  " + line(mobile()) + b" ",
     line(segment()).replace(b'"m-1"', b'"m\\u00e9"'), line(segment()).replace(b"Cart", b"\\u0000"),
+    line(segment()).replace(b"Cart", b"\\\\u0000"),
+    line(segment()).replace(b"Cart", b"\\\\\\u0000"),
+    line(segment()).replace(b"Cart", b"a\\\"b\\\\"),
     b'{"api_key": "ak_app", "api_key": "pub_shop"}', b"[1, 2]", b"", b"{", b"\xff",
     line(segment(properties={"deep": [[[[[[]]]]]]})),
     b"{" + b'"a":[' * 300 + b"]" * 300 + b', "api_key": "ak_app"}',
 ])
 def test_raw_lines_are_mapped_alike(mapper: ChunkMapper, raw: bytes) -> None:
     compare(mapper, [raw])
+
+
+def test_only_a_real_nul_escape_sends_a_line_to_the_reference(mapper: ChunkMapper) -> None:
+    r"""`\\u0000` in a line is a backslash and text, mapped here; `\\\u0000` ends in a NUL."""
+    text, nul = (line(segment()).replace(b"Cart", b"\\\\u0000"),
+                 line(segment()).replace(b"Cart", b"\\\\\\u0000"))
+    assert compare(mapper, [text]) == (1, 0)
+    assert compare(mapper, [nul]) == (0, 0)  # the reference quarantines it
 
 
 def test_digests_at_every_length_across_block_boundaries(mapper: ChunkMapper) -> None:
