@@ -158,10 +158,11 @@ class Batch:
             self._write_run()
 
     def _write_run(self) -> None:
-        run, self._run, self._run_rows = self._run, [], 0
+        if not self._run:
+            return
+        self._write(_fastmap.rows_by_key(self._run))
+        self._run, self._run_rows = [], 0
         self._run_limit = min(2 * self._run_limit, SORTED_RUN_ROWS)
-        if run:
-            self._write(_fastmap.rows_by_key(run))
 
     def _flush(self) -> None:
         """End the COPY, look up the held-back keys, copy the new rows, write the quarantine."""

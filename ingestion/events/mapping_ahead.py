@@ -1,11 +1,11 @@
 """Mapping chunks ahead of the loader, in a thread.
 
 A thread reads the files (decompressing them) and maps their chunks while the loader's thread
-feeds PostgreSQL the previous ones. It runs up to MAPPED_AHEAD_BYTES of rows ahead: a sorted
-run's worth (batch.SORTED_RUN_ROWS), so that PostgreSQL copies one run while the next is
-mapped. The mapping is mostly C (native/fastmap.c) under the GIL, and the database server
-does nearly half of a load's work: so the loader's process and the server each take one core.
-Memory stays bounded however large the file is.
+feeds PostgreSQL the previous ones. It runs up to MAPPED_AHEAD_BYTES ahead (the chunks and
+their rows): a sorted run's worth (batch.SORTED_RUN_ROWS), so that PostgreSQL copies one run
+while the next is mapped. The mapping is mostly C (native/fastmap.c) under the GIL, and the
+database server does nearly half of a load's work: so the loader's process and the server
+each take one core. Memory stays bounded however large the file is.
 
 A thread rather than worker processes: passing ~1 KB rows between processes cost a third as
 much as mapping them, and the server needs the second core.
@@ -106,7 +106,7 @@ def _map_all(tasks: Iterable[tuple[T, ChunkContext, LineChunk | None]], mapped: 
                 if mapper is None or mapper.context != context:
                     mapper = ChunkMapper(context)
                 result = mapper.map_chunk(chunk)
-                size = len(chunk.data) + len(result.rows)  # the tag may hold the chunk too
+                size = len(chunk.data) + len(result.rows)  # the tag holds the chunk
             if not put((tag, result), size):
                 return
     except BaseException as exc:  # noqa: BLE001 - handed to the loader's thread, which raises it

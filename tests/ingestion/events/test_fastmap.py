@@ -195,7 +195,8 @@ def test_a_chunk_keeps_the_first_copy_of_each_key_in_key_order(mapper: ChunkMapp
 
 
 def test_escaped_utm_values_in_ascii_are_unquoted_by_the_fast_path(mapper: ChunkMapper) -> None:
-    """Only values with other than ASCII, or that unquote to other than UTF-8, go to web.py."""
+    """Parity with web.utm_of; only values with other than ASCII, or that unquote to other than
+    UTF-8, decline the line (to shapes.py)."""
     queries = ["utm_source=a%20b+c&utm_medium=%E2%82%AC", "utm_campaign=100%25%zz",
                "utm_term=a%00b", "ref=%20&utm_content=x+y"]
     lines = [line(tracker(url=f"https://x.test/?{query}")) for query in queries]
