@@ -112,9 +112,6 @@ class ChunkMapper:
         if chunk.oversize:
             return self._oversize(chunk)
         first_line = chunk.first_line
-        lines = chunk.data.split(b"\n")
-        if lines[-1] == b"":
-            lines.pop()
         quarantine: list[bytes] = []
         reasons: Counter = Counter()
 
@@ -127,9 +124,9 @@ class ChunkMapper:
                 reasons[rejected.reason] += 1
                 return None
 
-        rows, keys, ends, duplicates = _fastmap.map_chunk(
-            lines, first_line, self.native_context, mapped_here)
-        return ChunkResult(len(lines), rows, keys, ends, duplicates, b"".join(quarantine),
+        lines, rows, keys, ends, duplicates = _fastmap.map_chunk(
+            chunk.data, first_line, self.native_context, mapped_here)
+        return ChunkResult(lines, rows, keys, ends, duplicates, b"".join(quarantine),
                            len(quarantine), reasons)
 
     def quarantine_refused(

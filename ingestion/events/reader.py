@@ -14,6 +14,8 @@ from typing import BinaryIO
 
 from isal import igzip  # gzip with Intel's ISA-L: decompresses ~3x faster than zlib
 
+from ingestion.events._fastmap import count_lines
+
 CHUNK_BYTES = 4 * 1024 * 1024
 OVERSIZE_KEPT_BYTES = 64 * 1024
 
@@ -52,7 +54,7 @@ def _chunks(
         if cut:
             data, buffer = buffer[:cut], buffer[cut:]
             yield LineChunk(line, data, position=raw.tell())
-            line += data.count(b"\n")
+            line += count_lines(data)
         elif len(buffer) > max_line_bytes:
             prefix = buffer[:OVERSIZE_KEPT_BYTES]
             size, buffer = _skip_rest_of_line(stream, len(buffer), chunk_bytes)

@@ -25,8 +25,9 @@ from tests.ingestion.events.samples import NOW, PROJECTS, line, mobile, segment,
 def fast_row(mapper: ChunkMapper, raw: bytes, number: int) -> tuple[bytes, bytes] | None:
     """The fast path's row and key of one line, or None when it declines the line."""
     declined: list[bytes] = []
-    rows, keys, _, _ = _fastmap.map_chunk([raw], number, mapper.native_context,
-                                          lambda line, _: declined.append(line))
+    lines, rows, keys, _, _ = _fastmap.map_chunk(raw + b"\n", number, mapper.native_context,
+                                                 lambda line, _: declined.append(line))
+    assert lines == 1
     return None if declined else (rows, keys)
 
 
@@ -192,6 +193,21 @@ def test_a_chunk_keeps_the_first_copy_of_each_key_in_key_order(mapper: ChunkMapp
     expected = sorted(mapper.event_row(mapper.map_line(lines[i], False), i + 1)[::-1]
                        for i in (0, 1, 4))
     assert list(zip(result.key_list(), result.row_list(), strict=True)) == expected
+
+
+@pytest.mark.parametrize("data", [b"", b"\n", b"\n\n", b"{\n\nx", b"{\n\nx\n", b"x\r\n\n"])
+def test_a_chunk_is_cut_into_lines_as_split_cuts_them(mapper: ChunkMapper, data: bytes) -> None:
+    """Every line reaches the mapping with its number, empty ones included; a final newline
+    ends the last line rather than starting one."""
+    chunk = line(segment()) + b"\n" + data  # a first line the fast path maps itself
+    expected = chunk.split(b"\n")
+    if expected[-1] == b"":
+        expected.pop()
+    declined: list[tuple[int, bytes]] = []
+    lines, *_ = _fastmap.map_chunk(chunk, 1, mapper.native_context,
+                                   lambda raw, number: declined.append((number, raw)))
+    assert (lines, declined) == (len(expected), list(enumerate(expected, 1))[1:])
+    assert _fastmap.count_lines(data) == data.count(b"\n")
 
 
 def test_escaped_utm_values_in_ascii_are_unquoted_by_the_fast_path(mapper: ChunkMapper) -> None:
