@@ -35,7 +35,8 @@ def test_the_profile_names_the_newest_builds_slowest_nodes(tmp_path: Path) -> No
 
 def test_the_table_lists_each_builds_profile() -> None:
     report = {
-        "events": 1000, "floor_events_per_s": 100, "ingest_events_per_s": 80,
+        "events": 1000, "floor_events_per_s": 100, "floor_runs_s": [9.8, 10.2],
+        "ingest_events_per_s": 80,
         "ingest_vs_floor": 0.8, "ingest_peak_rss_mb": 90, "full_build_s": 10.0,
         "fixed_overhead_s": 3.0, "incremental_build_s": 3.5, "incremental_vs_full": 0.35,
         "reference_day_events": 10, "incremental_reference_day_s": 3.2, "machine": "m",
@@ -45,3 +46,4 @@ def test_the_table_lists_each_builds_profile() -> None:
     table = markdown_table(report)
     assert "- incremental build: dbt 2.0 s; fct_events 1.1" in table
     assert "1.21 s before the run, 2.4 s after" in table
+    assert "| 100 ev/s | mean of 9.8 s before the loader and 10.2 s after |" in table
