@@ -4,9 +4,10 @@ Steps, all on a scratch database `beacon_bench` of the warehouse server:
 1. generate N events over D days, plus one more day for the incremental run;
 2. the floor: `zcat FILE | psql -c "COPY ..."` of the same files into a one-column jsonb table;
 3. ingestion with the real loader, in a child process whose peak RSS is sampled, then the floor
-   again: the ratio takes the mean of the two floors, so that a spell of a slower machine
-   during one of the three runs weighs on both sides. Each of the three starts with no dirty
-   pages left by the one before (CHECKPOINT, then sync), so none pays for another's writes;
+   again: the ratio takes the mean of the two floors, the floor's speed at about the time the
+   loader ran, should the machine's speed drift. Each of the three starts with no dirty pages
+   left by the one before (CHECKPOINT, then sync), and raw.events' autovacuum waits until the
+   second floor is done, so that neither floor shares the machine with the loader's upkeep;
 4. a whole build of all marts (full refresh), then a build with nothing new (fixed overhead);
 5. the extra day loaded, then an incremental build;
 6. a reference day loaded, then an incremental build: the next day's events of one visitor in
@@ -27,10 +28,13 @@ import subprocess
 import sys
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psutil
+import psycopg
 
 from ingestion.config import REPO_ROOT, Settings
 from ingestion.facebook_ads.fake_graph_api import FakeGraphApi
@@ -76,7 +80,8 @@ def main(args: argparse.Namespace) -> int:
     _settle(dsn)
     ingest_s, peak_mb = _timed_child(["-m", "ingestion.events", str(work / "landing")], env)
     say("the floor again, after the loader ...")
-    floor_runs_s.append(_floor(dsn, floor_files))
+    with _autovacuum_paused(dsn, "raw.events"):
+        floor_runs_s.append(_floor(dsn, floor_files))
     floor_s = sum(floor_runs_s) / len(floor_runs_s)
     say("Facebook insights from the fake Graph API (not timed) ...")
     with FakeGraphApi(work / "facebook", access_token="bench-token", async_polls=0) as api:
@@ -290,9 +295,23 @@ def _jsonb_accepts(line: bytes) -> bool:
 
 def _settle(dsn: str) -> None:
     """Write out what the last step left dirty, in PostgreSQL's buffers and the kernel's."""
-    with connection(dsn, autocommit=True) as conn:
+    # On a server where this login may not CHECKPOINT, its writes go on in the background.
+    with connection(dsn, autocommit=True) as conn, suppress(psycopg.errors.InsufficientPrivilege):
         conn.execute("checkpoint")
     os.sync()
+
+
+@contextmanager
+def _autovacuum_paused(dsn: str, table: str) -> Iterator[None]:
+    """No autovacuum of `table` meanwhile. Setting the option waits for a running one to give
+    way (autovacuum cancels itself after deadlock_timeout when a lock request waits for it)."""
+    with connection(dsn, autocommit=True) as conn:
+        conn.execute(f"alter table {table} set (autovacuum_enabled = off)")
+    try:
+        yield
+    finally:
+        with connection(dsn, autocommit=True) as conn:
+            conn.execute(f"alter table {table} reset (autovacuum_enabled)")
 
 
 def _floor(dsn: str, files: list[Path]) -> float:

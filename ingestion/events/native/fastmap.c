@@ -1118,15 +1118,6 @@ failed:
     return NULL;
 }
 
-/* map_chunk(lines, first_line, context, fallback): (rows, keys, ends, duplicates) of the
- * lines (bytes, without their newline): the binary COPY rows of raw.events end to end in key
- * order, the first copy of each key kept, their 16-byte event keys in the same order, the
- * native int64 end of each row in `rows`, and how many later copies were dropped. A line the
- * fast path declines goes to fallback(line, line_number), which returns its (row, key), or
- * None when it quarantined the line. `context` is (projects, latest_us, load_id,
- * max_line_bytes, read_fields): projects maps each SDK key to (project_id,
- * revenue_property, oldest_us); times are Unix microseconds; read_fields holds
- * shapes.READ_FIELDS of segment, mobile, server and tracker. */
 /* Map one line into `mapped`: by the fast path, or else by `fallback` (chunk.py's
  * mapped_here), which returns the row and key, or None for a line it quarantined. */
 static int map_one(Mapped *mapped, Line *line, const Context *context, PyObject *raw,
@@ -1139,19 +1130,30 @@ static int map_one(Mapped *mapped, Line *line, const Context *context, PyObject 
     release(line);
     if (status != DECLINE)
         return status == ERROR ? -1 : 0;
-    PyObject *declined = PyObject_CallFunction(fallback, "OL", raw, number);
-    if (!declined)
+    PyObject *mapped_there = PyObject_CallFunction(fallback, "OL", raw, number);
+    if (!mapped_there)
         return -1;
     char *row_bytes, *key_bytes;
     Py_ssize_t row_len, key_len;
-    int failed = declined != Py_None &&
-                 (!PyArg_ParseTuple(declined, "y#y#", &row_bytes, &row_len, &key_bytes, &key_len) ||
+    int failed = mapped_there != Py_None &&
+                 (!PyArg_ParseTuple(mapped_there, "y#y#", &row_bytes, &row_len, &key_bytes,
+                                    &key_len) ||
                   key_len != 16 || put_bytes(&mapped->rows, row_bytes, (size_t)row_len) < 0 ||
                   mapped_end_row(mapped, key_bytes) < 0);
-    Py_DECREF(declined);
+    Py_DECREF(mapped_there);
     return failed ? -1 : 0;
 }
 
+/* map_chunk(data, first_line, context, fallback): (lines, rows, keys, ends, duplicates) of a
+ * chunk's bytes, cut into lines at each newline (the last line may lack its newline; after a
+ * final one there is none): the count of lines, the binary COPY rows of raw.events end to end
+ * in key order, the first copy of each key kept, their 16-byte event keys in the same order,
+ * the native int64 end of each row in `rows`, and how many later copies were dropped. A line
+ * the fast path declines goes to fallback(line, line_number), which returns its (row, key),
+ * or None when it quarantined the line. `context` is (projects, latest_us, load_id,
+ * max_line_bytes, read_fields): projects maps each SDK key to (project_id,
+ * revenue_property, oldest_us); times are Unix microseconds; read_fields holds
+ * shapes.READ_FIELDS of segment, mobile, server and tracker. */
 static PyObject *map_chunk(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     Context context;
     if (nargs != 4 || !PyBytes_Check(args[0]) || !PyTuple_Check(args[2]) ||
@@ -1161,7 +1163,7 @@ static PyObject *map_chunk(PyObject *module, PyObject *const *args, Py_ssize_t n
                           &context.read_fields) ||
         PyTuple_GET_SIZE(context.read_fields) != 4) {
         if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_TypeError, "map_chunk(lines: bytes, first_line: int,"
+            PyErr_SetString(PyExc_TypeError, "map_chunk(data: bytes, first_line: int,"
                                              " context: tuple, fallback: callable)");
         return NULL;
     }
@@ -1297,7 +1299,7 @@ static PyObject *bloom_maybe(PyObject *module, PyObject *const *args, Py_ssize_t
 
 static PyMethodDef METHODS[] = {
     {"map_chunk", (PyCFunction)(void (*)(void))map_chunk, METH_FASTCALL,
-     "map_chunk(lines, first_line, context, fallback): (lines, rows, keys, ends, duplicates)."},
+     "map_chunk(data, first_line, context, fallback): (lines, rows, keys, ends, duplicates)."},
     {"count_lines", count_lines, METH_O, "count_lines(data): the newlines in bytes."},
     {"rows_by_key", rows_by_key, METH_O,
      "rows_by_key(parts): the rows of (rows, keys, ends, skip) parts as one run in key order."},

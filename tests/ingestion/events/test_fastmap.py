@@ -195,8 +195,11 @@ def test_a_chunk_keeps_the_first_copy_of_each_key_in_key_order(mapper: ChunkMapp
     assert list(zip(result.key_list(), result.row_list(), strict=True)) == expected
 
 
+@pytest.mark.parametrize("first_line", [1, 1000])
 @pytest.mark.parametrize("data", [b"", b"\n", b"\n\n", b"{\n\nx", b"{\n\nx\n", b"x\r\n\n"])
-def test_a_chunk_is_cut_into_lines_as_split_cuts_them(mapper: ChunkMapper, data: bytes) -> None:
+def test_a_chunk_is_cut_into_lines_as_split_cuts_them(
+    mapper: ChunkMapper, data: bytes, first_line: int
+) -> None:
     """Every line reaches the mapping with its number, empty ones included; a final newline
     ends the last line rather than starting one."""
     chunk = line(segment()) + b"\n" + data  # a first line the fast path maps itself
@@ -204,10 +207,15 @@ def test_a_chunk_is_cut_into_lines_as_split_cuts_them(mapper: ChunkMapper, data:
     if expected[-1] == b"":
         expected.pop()
     declined: list[tuple[int, bytes]] = []
-    lines, *_ = _fastmap.map_chunk(chunk, 1, mapper.native_context,
-                                   lambda raw, number: declined.append((number, raw)))
-    assert (lines, declined) == (len(expected), list(enumerate(expected, 1))[1:])
+    lines, rows, *_ = _fastmap.map_chunk(chunk, first_line, mapper.native_context,
+                                         lambda raw, number: declined.append((number, raw)))
+    assert (lines, declined) == (len(expected), list(enumerate(expected, first_line))[1:])
+    assert rows == mapper.event_row(mapper.map_line(expected[0], first_line == 1), first_line)[0]
     assert _fastmap.count_lines(data) == data.count(b"\n")
+
+
+def test_an_empty_chunk_has_no_lines(mapper: ChunkMapper) -> None:
+    assert _fastmap.map_chunk(b"", 1, mapper.native_context, print) == (0, b"", b"", b"", 0)
 
 
 def test_escaped_utm_values_in_ascii_are_unquoted_by_the_fast_path(mapper: ChunkMapper) -> None:
