@@ -9,6 +9,9 @@ Steps, all on a scratch database `beacon_bench` of the warehouse server:
    left by the one before (CHECKPOINT, then sync), and raw.events' autovacuum waits until the
    second floor is done, so that neither floor shares the machine with the loader's upkeep;
 4. a whole build of all marts (full refresh), then a build with nothing new (fixed overhead);
+   each timed build starts on a settled database: the last step's new rows vacuumed (else
+   autovacuum does it during the build; on a daily schedule it is long done), then
+   CHECKPOINT and sync;
 5. the extra day loaded, then an incremental build;
 6. a reference day loaded, then an incremental build: the next day's events of one visitor in
    N / 1M, so about the events of a 1M run's day whatever N. Its time at 10M against its time
@@ -100,19 +103,15 @@ def main(args: argparse.Namespace) -> int:
         )
     profile = {}
     say("whole build (full refresh) ...")
-    full_s, _ = _timed_child(BEACON + ["build", "--full-refresh"], env)
-    profile["full_build"] = last_dbt_profile()
+    full_s, profile["full_build"] = _timed_build(["--full-refresh"], env, dsn)
     say("build with nothing new (fixed overhead) ...")
-    fixed_s, _ = _timed_child(BEACON + ["build"], env)
-    profile["fixed_overhead"] = last_dbt_profile()
+    fixed_s, profile["fixed_overhead"] = _timed_build([], env, dsn)
     say("one more day: load, then incremental build ...")
     _timed_child(["-m", "ingestion.events", str(work / "next" / "landing")], env)
-    incremental_s, _ = _timed_child(BEACON + ["build"], env)
-    profile["incremental_build"] = last_dbt_profile()
+    incremental_s, profile["incremental_build"] = _timed_build([], env, dsn)
     say("a reference day (a 1M run's day of events): load, then incremental build ...")
     _timed_child(["-m", "ingestion.events", str(work / "reference" / "landing")], env)
-    reference_s, _ = _timed_child(BEACON + ["build"], env)
-    profile["incremental_reference_day"] = last_dbt_profile()
+    reference_s, profile["incremental_reference_day"] = _timed_build([], env, dsn)
 
     report = {
         "events": args.events,
@@ -293,11 +292,22 @@ def _jsonb_accepts(line: bytes) -> bool:
     return "\\u0000" not in text and bool(text.strip())
 
 
-def _settle(dsn: str) -> None:
-    """Write out what the last step left dirty, in PostgreSQL's buffers and the kernel's."""
-    # On a server where this login may not CHECKPOINT, its writes go on in the background.
-    with connection(dsn, autocommit=True) as conn, suppress(psycopg.errors.InsufficientPrivilege):
-        conn.execute("checkpoint")
+def _timed_build(flags: list[str], env: dict[str, str], dsn: str) -> tuple[float, dict]:
+    """`beacon build FLAGS` on a settled database: its seconds and dbt's profile of it."""
+    _settle(dsn, vacuum=True)
+    seconds, _ = _timed_child(BEACON + ["build", *flags], env)
+    return seconds, last_dbt_profile()
+
+
+def _settle(dsn: str, vacuum: bool = False) -> None:
+    """Write out what the last step left dirty, in PostgreSQL's buffers and the kernel's; with
+    `vacuum`, first vacuum what autovacuum would otherwise vacuum during the next step."""
+    with connection(dsn, autocommit=True) as conn:
+        if vacuum:
+            conn.execute("vacuum")
+        # On a server where this login may not CHECKPOINT, its writes go on in the background.
+        with suppress(psycopg.errors.InsufficientPrivilege):
+            conn.execute("checkpoint")
     os.sync()
 
 
