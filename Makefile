@@ -23,17 +23,19 @@ dev: install
 	DAGSTER_HOME="$$($(BIN)/python -c 'from orchestration.runner import dagster_home; print(dagster_home())')" \
 		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-# The loader's C part includes OpenSSL's headers (setup.py); install them when we can.
+# Debian packages this machine lacks, installed when we can: as root, with apt-get.
+APT_INSTALL = [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq \
+	&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
+
+# The loader's C part includes OpenSSL's headers (setup.py).
 native-deps:
-	@echo '#include <openssl/evp.h>' | $${CC:-cc} -E - >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] \
-		&& command -v apt-get >/dev/null && apt-get update -qq \
-		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev >/dev/null; } \
+	@echo '#include <openssl/evp.h>' | $${CC:-cc} -E - >/dev/null 2>&1 \
+		|| { $(APT_INSTALL) libssl-dev >/dev/null; } \
 		|| { echo "OpenSSL's headers are missing: install libssl-dev (or openssl-devel)"; exit 1; }
 
-# The browser test drives Debian's Chromium; install it when we can (root with apt-get).
+# The browser test drives Debian's Chromium.
 browser-deps:
-	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	@command -v chromium >/dev/null || { $(APT_INSTALL) chromium >/dev/null; } \
 		|| echo "chromium is not installed: the browser test will be skipped"
 
 test: install browser-deps

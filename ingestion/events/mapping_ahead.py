@@ -94,10 +94,6 @@ def _map_all(tasks: Iterable[tuple[T, ChunkContext, LineChunk | None]], mapped: 
              stop: threading.Event) -> None:
     """The mapping thread: every task's result in order, then _END or the exception that
     stopped it. Returns soon after `stop` is set (the loader is done, or failed)."""
-
-    def put(item: object, size: int = 0) -> bool:
-        return mapped.put(item, size, stop)
-
     mapper: ChunkMapper | None = None
     try:
         for tag, context, chunk in tasks:
@@ -107,9 +103,9 @@ def _map_all(tasks: Iterable[tuple[T, ChunkContext, LineChunk | None]], mapped: 
                     mapper = ChunkMapper(context)
                 result = mapper.map_chunk(chunk)
                 size = len(chunk.data) + len(result.rows)  # the tag holds the chunk
-            if not put((tag, result), size):
+            if not mapped.put((tag, result), size, stop):
                 return
     except BaseException as exc:  # noqa: BLE001 - handed to the loader's thread, which raises it
-        put(exc)
+        mapped.put(exc, 0, stop)
         return
-    put(_END)
+    mapped.put(_END, 0, stop)

@@ -1,4 +1,4 @@
-"""The mapping thread's pipe (mapping_ahead._Pipe): bounded by the bytes of the rows it holds."""
+"""The mapping thread's pipe (mapping_ahead._Pipe): bounded by the sizes its items are put with."""
 
 from __future__ import annotations
 
