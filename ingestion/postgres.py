@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import psutil
 import psycopg
 
 from ingestion.config import Settings
@@ -34,10 +35,18 @@ SETTINGS_FILE = "beacon.conf"
 # servers); `ALTER SYSTEM` still overrides them. wal_level=minimal (no replicas, no archive)
 # lets PostgreSQL skip the WAL for tables created and filled in one transaction, which is how
 # dbt materialises tables: whole builds write about half the bytes.
+def shared_buffers_mb(memory_bytes: int) -> int:
+    """A quarter of the machine's memory, from 128 MB to 8 GB. An incremental run re-derives
+    visitors all over the marts: with 512 MB, at 10M events, its backends wrote out ~4 GB of
+    evicted dirty pages (index pages, hint bits) and dbt took 66-68 s against 58-60 s with 6 GB.
+    Whole builds write through a small ring of buffers whatever the size."""
+    return min(max(memory_bytes // 4 // 2**20, 128), 8192)
+
+
 EMBEDDED_SETTINGS = {
     "wal_level": "minimal",
     "max_wal_senders": "0",
-    "shared_buffers": "512MB",
+    "shared_buffers": f"{shared_buffers_mb(psutil.virtual_memory().total)}MB",
     "work_mem": "64MB",
     "maintenance_work_mem": "512MB",
     "max_wal_size": "8GB",

@@ -4,12 +4,30 @@ import socket
 import subprocess
 from pathlib import Path
 
+import psutil
 import psycopg
 import pytest
 
 from ingestion.errors import BeaconError
-from ingestion.postgres import EmbeddedServer, connect, redact
+from ingestion.postgres import EmbeddedServer, connect, redact, shared_buffers_mb
 from tests.conftest import free_port
+
+
+def shared_buffers_in_mb(conn: psycopg.Connection) -> int:
+    blocks, block_size = conn.execute(
+        "select setting::bigint, current_setting('block_size')::bigint"
+        " from pg_settings where name = 'shared_buffers'"
+    ).fetchone()
+    return blocks * block_size // 2**20
+
+
+@pytest.mark.parametrize(
+    ("memory_gb", "expected_mb"), [(0.25, 128), (2, 512), (24, 6144), (64, 8192)]
+)
+def test_shared_buffers_are_a_quarter_of_memory_within_bounds(
+    memory_gb: float, expected_mb: int
+) -> None:
+    assert shared_buffers_mb(int(memory_gb * 2**30)) == expected_mb
 
 
 def test_embedded_server_starts_reuses_and_stops(tmp_path: Path) -> None:
@@ -25,7 +43,7 @@ def test_embedded_server_starts_reuses_and_stops(tmp_path: Path) -> None:
             assert conn.execute("select current_database()").fetchone()[0] == "beacon"
             # the tuned settings are in force (beacon.conf, rewritten at each start)
             assert conn.execute("show wal_level").fetchone()[0] == "minimal"
-            assert conn.execute("show shared_buffers").fetchone()[0] == "512MB"
+            assert shared_buffers_in_mb(conn) == shared_buffers_mb(psutil.virtual_memory().total)
             assert conn.execute("show wal_compression").fetchone()[0] == "off"
             assert conn.execute("show deadlock_timeout").fetchone()[0] == "100ms"
             # initdb without checksums: reading fresh pages would otherwise log them whole
@@ -89,7 +107,7 @@ def test_settings_of_an_older_data_directory_are_replaced(tmp_path: Path) -> Non
     dsn = server.start()
     try:
         with psycopg.connect(dsn) as conn:
-            assert conn.execute("show shared_buffers").fetchone()[0] == "512MB"
+            assert shared_buffers_in_mb(conn) == shared_buffers_mb(psutil.virtual_memory().total)
             assert conn.execute("show work_mem").fetchone()[0] == "64MB"
         assert "Beacon" not in auto_conf.read_text()
     finally:
