@@ -267,3 +267,30 @@ def test_every_delete_insert_model_has_an_index_led_by_its_unique_key(
             if not any(sorted(lead) == sorted(key) for (lead,) in leads):
                 missing.append((node["name"], key))
     assert missing == []
+
+
+def test_incremental_tables_keep_a_tenth_of_each_page_from_later_inserts(
+    warehouse: BuiltWarehouse,
+) -> None:
+    """After the full refresh packed their pages, every incremental model's table has fillfactor
+    90 (macros/incremental.sql, reserve_page_space): later runs' rows go to pages with room,
+    not one by one into the packed pages' slack. The other tables keep PostgreSQL's default."""
+    manifest = json.loads((warehouse.target_path / "manifest.json").read_text())
+    tables = {
+        f'{node["schema"]}.{node["alias"]}': node["config"]["materialized"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"]["materialized"] != "view"
+    }
+    with warehouse.connection() as conn:
+        options = {
+            table: conn.execute(
+                "select reloptions from pg_class where oid = %s::regclass", (table,)
+            ).fetchone()[0]
+            for table in tables
+        }
+    expected = {
+        table: ["fillfactor=90"] if materialized == "incremental" else None
+        for table, materialized in tables.items()
+    }
+    assert "incremental" in tables.values() and "table" in tables.values()
+    assert options == expected
