@@ -61,18 +61,28 @@ previous_events as (
 
 ),
 
-candidate_events as (
+previous_messages as (
 
-    select * from new_events
-    union all
-    select * from previous_events
+    {{ beacon.rows_of_visitors(this, 'touched_visitors', ['project_id', 'message_id']) }}
 
 ),
 
--- New rows meet the rows built before (and, inside the lookback, rows seen before).
+-- New rows meet the rows built before. raw.events holds a message once, so a new row whose
+-- message this table holds already is a later copy (re-read inside the lookback, or sent again
+-- after retention deleted the first): the row built before stands, SPEC 4's first copy. An
+-- anti-join on the keys (read from the primary key alone), where numbering the copies sorted
+-- all the visitors' wide rows by message (at 10M events 314k rows, spilling 164 MB).
 deduplicated_events as (
 
-    {{ beacon.first_copy_per_message('candidate_events', columns) }}
+    select * from previous_events
+    union all
+    select * from new_events
+    where not exists (
+        select 1
+        from previous_messages
+        where previous_messages.project_id = new_events.project_id
+            and previous_messages.message_id = new_events.message_id
+    )
 
 ),
 
