@@ -54,11 +54,10 @@ events_joined as (
 
     select
         events_with_hosts.*,
-        -- A referrer on the site itself is navigation, not a traffic source.
-        case
-            when events_with_hosts.referrer_host_any = events_with_hosts.page_host then null
-            else events_with_hosts.referrer_host_any
-        end as referrer_host,
+        -- A referrer on the site itself is navigation, not a traffic source. nullif computes
+        -- each host once, where a case would repeat the first (PostgreSQL substitutes the
+        -- hosts' expressions wherever they are used).
+        nullif(events_with_hosts.referrer_host_any, events_with_hosts.page_host) as referrer_host,
         conversion_events.event_name is not null and not events_with_hosts.is_identify as is_conversion,
         utm_sources.source_type as utm_source_type,
         referrer_sources.source_type as referrer_source_type,
@@ -71,10 +70,8 @@ events_joined as (
     left join utm_sources
         on lower(events_with_hosts.utm_source) = utm_sources.source_name
     left join referrer_sources
-        on case
-            when events_with_hosts.referrer_host_any = events_with_hosts.page_host then null
-            else events_with_hosts.referrer_host_any
-        end = referrer_sources.source_name
+        on nullif(events_with_hosts.referrer_host_any, events_with_hosts.page_host)
+            = referrer_sources.source_name
     left join utm_mediums
         on lower(events_with_hosts.utm_medium) = utm_mediums.utm_medium
 
