@@ -127,7 +127,6 @@ daily_sessions as (
     select
         project_id,
         started_date as day,
-        count(distinct case when not is_bot then anonymous_id end) as visitors,
         sum(case when not is_bot then 1 else 0 end) as sessions,
         sum(case when not is_bot and is_bounce then 1 else 0 end) as bounces,
         sum(case when not is_bot then pageviews else 0 end) as pageviews,
@@ -139,7 +138,6 @@ daily_sessions as (
         sum(case when not is_bot then revenue else 0 end) as revenue,
         sum(case when not is_bot then clicks else 0 end) as clicks,
         sum(case when not is_bot and has_conversion then 1 else 0 end) as converting_sessions,
-        count(distinct case when not is_bot then user_id end) as users,
         sum(case when is_bot then 1 else 0 end) as bot_sessions,
         max(visitor_loaded_at) as visitor_loaded_at
 
@@ -147,6 +145,23 @@ daily_sessions as (
     group by project_id, started_date
 
 ),
+
+-- Distinct visitors and users of each day's human sessions, counted from their distinct pairs:
+-- count(distinct) in daily_sessions would sort all the sessions, with every column its other
+-- aggregates read, by visitor (at 10M events 2M rows, 11 s of the rollups' 25 s).
+{% for id_column, counted in [('anonymous_id', 'visitors'), ('user_id', 'users')] %}
+daily_{{ counted }} as (
+
+    select project_id, started_date as day, count(*) as {{ counted }}
+    from (
+        select distinct project_id, started_date, {{ id_column }}
+        from sessions
+        where not is_bot and {{ id_column }} is not null
+    ) as day_ids
+    group by project_id, started_date
+
+),
+{% endfor %}
 
 {%- set top_lists = {
     'top_paths': "select project_id, session_date as day, value, events from human_values where value_kind = 'page_path'",
@@ -192,7 +207,7 @@ final as (
     select
         daily_sessions.project_id,
         daily_sessions.day,
-        cast(daily_sessions.visitors as {{ dbt.type_bigint() }}) as visitors,
+        cast(coalesce(daily_visitors.visitors, 0) as {{ dbt.type_bigint() }}) as visitors,
         cast(daily_sessions.sessions as {{ dbt.type_bigint() }}) as sessions,
         cast(daily_sessions.bounces as {{ dbt.type_bigint() }}) as bounces,
         cast(daily_sessions.pageviews as {{ dbt.type_bigint() }}) as pageviews,
@@ -201,7 +216,7 @@ final as (
         round(daily_sessions.avg_session_duration_secs, 2) as avg_session_duration_secs,
         cast(daily_sessions.exits as {{ dbt.type_bigint() }}) as exits,
         {{ beacon.json_object([
-            ('users', 'daily_sessions.users'),
+            ('users', 'coalesce(daily_users.users, 0)'),
             ('clicks', 'daily_sessions.clicks'),
             ('converting_sessions', 'daily_sessions.converting_sessions'),
             ('bot_sessions', 'daily_sessions.bot_sessions'),
@@ -214,6 +229,11 @@ final as (
         daily_sessions.visitor_loaded_at
 
     from daily_sessions
+    {% for counted in ['visitors', 'users'] %}
+    left join daily_{{ counted }}
+        on daily_sessions.project_id = daily_{{ counted }}.project_id
+        and daily_sessions.day = daily_{{ counted }}.day
+    {% endfor %}
     {% for list_name in top_lists %}
     left join {{ list_name }}
         on daily_sessions.project_id = {{ list_name }}.project_id
