@@ -24,12 +24,15 @@ create table if not exists {{ counts }} (
 delete from {{ counts }} where not exists (select from pg_class where pg_class.oid = relid)
 {% endmacro %}
 
+{#- A table this run built anew (a full build, a table model) holds only the rows its
+    transaction inserted: they are its count, with no count(*) of it (at 10M events 2 s for
+    fct_events). A table counted for the first time otherwise is counted in full. -#}
 {% macro record_row_count() %}
     {%- if model.config.materialized in ('table', 'incremental') -%}
-        {{ return(adapter.dispatch('record_row_count', 'beacon')(this)) }}
+        {{ return(adapter.dispatch('record_row_count', 'beacon')(this, not is_incremental())) }}
     {%- endif -%}
 {% endmacro %}
-{% macro postgres__record_row_count(relation) -%}
+{% macro postgres__record_row_count(relation, built_anew) -%}
     {%- set counts = beacon.row_counts_table() -%}
 do $$
 declare
@@ -50,7 +53,10 @@ begin
     else
         insert into {{ counts }} (relid, rows_before, row_count, counted_in)
         select '{{ relation }}'::regclass, total - rows_changed, total, pg_current_xact_id()
-        from (select count(*) as total from {{ relation }}) as counted;
+        from (
+            select {% if built_anew %}rows_changed{% else %}count(*){% endif %} as total
+            {%- if not built_anew %} from {{ relation }}{% endif %}
+        ) as counted;
     end if;
 end
 $$
