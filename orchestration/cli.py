@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from ingestion.errors import BeaconError
+from orchestration.gc_tuning import collect_less
 
 
 def _date(value: str) -> date:
@@ -106,6 +107,7 @@ def _handlers() -> dict[str, Callable[[argparse.Namespace], int | None]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    collect_less()
     args = build_parser().parse_args(argv)
     if args.debug:
         os.environ["BEACON_DEBUG"] = "1"  # runs then show Dagster's and dbt's full logs

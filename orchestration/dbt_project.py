@@ -35,6 +35,9 @@ TARGET_DIR = REPO_ROOT / os.environ.get("DBT_TARGET_PATH", "target")
 beacon_dbt = DbtProject(
     project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROFILES_DIR, target_path=TARGET_DIR
 )
+# dbt's command line as Beacon runs it (orchestration/dbt_command.py), found beside this
+# Python rather than on PATH: Dagster may be started from anywhere.
+DBT_EXECUTABLE = Path(sys.executable).with_name("beacon-dbt")
 DBT_ASSETS_OP = "dbt_models"  # the op of the @dbt_assets in orchestration/assets/dbt.py
 
 
@@ -84,10 +87,9 @@ def ensure_manifest() -> Path:
         and stamp_file.read_text() == stamp
     ):
         return manifest
-    dbt = Path(sys.executable).with_name("dbt")
     result = subprocess.run(
         [
-            str(dbt),
+            str(DBT_EXECUTABLE),
             "parse",
             "--quiet",
             "--project-dir",

@@ -1,8 +1,5 @@
 """The one Dagster code location of Beacon (workspace.yaml and `[tool.dagster]` load `defs`)."""
 
-import sys
-from pathlib import Path
-
 from dagster import Definitions, colored_console_logger
 
 from orchestration.assets.dbt import dbt_models
@@ -11,7 +8,7 @@ from orchestration.assets.facebook import facebook_ads
 from orchestration.assets.projects import projects_registry
 from orchestration.checks import own_checks
 from orchestration.console import beacon_console
-from orchestration.dbt_project import BeaconDbtCliResource, beacon_dbt
+from orchestration.dbt_project import DBT_EXECUTABLE, BeaconDbtCliResource, beacon_dbt
 from orchestration.jobs import all_jobs
 from orchestration.resources import (
     GraphApiResource,
@@ -30,10 +27,7 @@ def default_resources() -> dict:
         "projects_registry": ProjectsRegistryResource(),
         "landing": LandingResource(),
         "graph_api": GraphApiResource(),
-        # The venv's dbt, found without relying on PATH (Dagster may be started from anywhere).
-        "dbt": BeaconDbtCliResource(
-            project_dir=beacon_dbt, dbt_executable=str(Path(sys.executable).with_name("dbt"))
-        ),
+        "dbt": BeaconDbtCliResource(project_dir=beacon_dbt, dbt_executable=str(DBT_EXECUTABLE)),
     }
 
 

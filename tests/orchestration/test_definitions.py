@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from functools import cached_property
 from pathlib import Path
 
@@ -109,6 +110,27 @@ def test_dbt_resource_overrides_still_match_dagster_dbt() -> None:
     resource = default_resources()["dbt"]
     assert isinstance(resource, BeaconDbtCliResource)
     assert resource._cli_version.major == 1 and resource._cli_version.minor == 11
+
+
+def test_dbt_runs_as_beacon_dbt_with_its_collector_set() -> None:
+    """Builds run dbt through `beacon-dbt` (orchestration/dbt_command.py): dbt's own command
+    line, in a process that collects less and not at exit."""
+    import subprocess
+
+    from orchestration.definitions import default_resources
+
+    executable = default_resources()["dbt"].dbt_executable
+    assert Path(executable).name == "beacon-dbt"
+    version = subprocess.run([executable, "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and "installed: 1.11." in version.stdout
+    # Registered before collect_less, the probe runs after its freeze (atexit: last first).
+    probe = (
+        "import atexit, gc; from orchestration.gc_tuning import collect_less; "
+        "atexit.register(lambda: print(gc.get_threshold(), gc.get_freeze_count() > 0)); "
+        "collect_less()"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
+    assert out.strip() == "(10000, 10, 10) True"
 
 
 def test_manifest_is_parsed_again_only_for_another_connection(
