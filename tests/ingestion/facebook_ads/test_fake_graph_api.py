@@ -28,5 +28,8 @@ def test_runs_standalone_and_serves_the_fixtures(fixtures_dir: Path, repo_root: 
         assert sorted((r["ad_id"], r["date_start"], r["spend"]) for r in rows) == \
             sorted((r["ad_id"], r["date_start"], r["spend"]) for r in expected)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        # SIGKILL: once (2026-12-07, in CI) a SIGTERM left the server running past the wait's
+        # 10 s, cause unknown; how the server stops is not what this test is about.
+        server.kill()
+        server.wait(timeout=30)
+        server.stdout.close()
