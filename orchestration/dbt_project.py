@@ -76,6 +76,10 @@ def ensure_manifest() -> Path:
     `dagster dev` would do this through prepare_if_dev(); the CLI and tests load the
     definitions outside it, so they need the same guarantee.
     """
+    if not DBT_EXECUTABLE.exists():
+        from ingestion.errors import BeaconError
+
+        raise BeaconError(f"{DBT_EXECUTABLE} is missing: install Beacon again (make install)")
     manifest = beacon_dbt.manifest_path
     env = dbt_parse_env()
     stamp = "\n".join(f"{name}={env.get(name, '')}" for name in PARSE_KEY_VARS)

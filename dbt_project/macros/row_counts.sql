@@ -2,7 +2,7 @@
     build adds the rows its transaction inserted less those it deleted (the transaction's own
     statistics, pg_stat_xact_user_tables). A count(*) of every mart after every run read the
     whole history (~7 s at 10M events). Keyed by the table's oid: a table dbt rebuilt is a new
-    table, counted once in full. A post-hook of every mart, and again after a model's own
+    table, whose count starts over (record_row_count). A post-hook of every mart, and again after a model's own
     post-hooks that change rows: within one transaction it recomputes, never adds twice. -#}
 {% macro row_counts_table() %}
     {{ return(beacon.bookkeeping_table('beacon_row_counts')) }}

@@ -118,6 +118,7 @@ def test_dbt_runs_as_beacon_dbt_with_its_collector_set() -> None:
     import subprocess
 
     from orchestration.definitions import default_resources
+    from orchestration.gc_tuning import YOUNG_GENERATION_THRESHOLD
 
     executable = default_resources()["dbt"].dbt_executable
     assert Path(executable).name == "beacon-dbt"
@@ -130,7 +131,7 @@ def test_dbt_runs_as_beacon_dbt_with_its_collector_set() -> None:
         "collect_less()"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
-    assert out.strip() == "(10000, 10, 10) True"
+    assert out.strip() == f"({YOUNG_GENERATION_THRESHOLD}, 10, 10) True"
 
 
 def test_manifest_is_parsed_again_only_for_another_connection(

@@ -4,7 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key=['project_id', 'anonymous_id'],
         on_schema_change='append_new_columns',
-        pre_hook="{{ beacon.read_in_index_order() }}",
+        pre_hook="{{ beacon.read_in_index_order(ref('fct_events'), 'anonymous_id') }}",
         indexes=[
             {'columns': ['anonymous_id', 'project_id', 'started_at', 'session_id']},
             {'columns': ['visitor_loaded_at']},
@@ -18,7 +18,7 @@
     session_started_at, event_at, message_id): each session's events in a row, in time order,
     and the table stored in that order, so the sessions are aggregated as they come, without
     sorting 10M wide rows (read_in_index_order). The sessions come out by visitor, the order of
-    the first index, which dim_visitors reads the same way. -#}
+    the first index, through which the planner has dim_visitors read them too. -#}
 
 {%- set timeline = 'event_at, message_id' -%}
 {#- Attribution and device: the session's first event's (SPEC 5.1), its one is_session_start
@@ -74,7 +74,8 @@ sessions_aggregated as (
             {{ beacon.first_by('page_url', timeline, 'page_path is not null') }}
         ) as landing_url,
         {{ beacon.last_by('page_path', timeline, 'is_page_view') }} as exit_path,
-        {#- The start columns: the value of the session's one is_session_start row. #}
+        {#- The start columns: the value of the session's one is_session_start row (min() of
+            one value; the columns are text: a boolean, json or uuid one has no min()). #}
         {%- for column in start_columns %}
         min({{ column }}) filter (where is_session_start) as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
