@@ -60,3 +60,29 @@ def test_every_event_loaded_since_is_checked_and_only_those(
     assert built.rows("select * from staging.assert_every_event_is_modelled") == [
         (project_id, message_id, 0)
     ]
+
+
+def test_an_earlier_copy_of_a_new_event_is_caught(second_load_built: BuiltWarehouse) -> None:
+    """A row of fct_events for a message loaded since, kept from an earlier load at another
+    time (the primary key takes it; the incremental anti-join is what should have dropped it),
+    is a second copy: the pairing reads every row of the re-derived visitors."""
+    built = second_load_built
+    [(loaded_later,)] = built.rows("select max(loaded_at) from raw.events where loaded_at > now()")
+    with built.connection() as conn:
+        conn.execute(
+            "create temporary table copied as select * from marts.fct_events"
+            " where loaded_at = %s order by message_id limit 1",
+            (loaded_later,),
+        )
+        conn.execute(
+            "update copied set event_at = event_at - interval '1 second', loaded_at = %s",
+            (FIRST_LOAD_AT,),
+        )
+        project_id, message_id = conn.execute(
+            "insert into marts.fct_events select * from copied returning project_id, message_id"
+        ).fetchone()
+    with pytest.raises(DbtFailed, match="Got 1 result"):
+        built.dbt(*EVERY_EVENT_MODELLED)
+    assert built.rows("select * from staging.assert_every_event_is_modelled") == [
+        (project_id, message_id, 2)
+    ]
