@@ -82,13 +82,15 @@ def run_job(
     """Execute one job of the definitions; a failed run becomes a one-line BeaconError."""
     from orchestration.definitions import build_defs
 
-    if instance is None:
-        dagster_home()
-        instance = DagsterInstance.get()
-    job = build_defs(dict(resources or {})).resolve_job_def(job_name)
-    config = {**(VERBOSE_LOGS if verbose() else QUIET_LOGS), **(run_config or {})}
-    # dbt's own log goes to stdout: kept in the run's logs, shown here only with --debug.
-    with contextlib.redirect_stdout(sys.stdout if verbose() else io.StringIO()):
+    with contextlib.ExitStack() as stack:
+        if instance is None:
+            dagster_home()
+            # Closed here, its storage's connections with it, rather than left to the exit.
+            instance = stack.enter_context(DagsterInstance.get())
+        job = build_defs(dict(resources or {})).resolve_job_def(job_name)
+        config = {**(VERBOSE_LOGS if verbose() else QUIET_LOGS), **(run_config or {})}
+        # dbt's own log goes to stdout: kept in the run's logs, shown here only with --debug.
+        stack.enter_context(contextlib.redirect_stdout(sys.stdout if verbose() else io.StringIO()))
         result = job.execute_in_process(
             run_config=config,
             instance=instance,
