@@ -13,6 +13,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 from packaging import version
 
 from ingestion.config import REPO_ROOT
+from ingestion.errors import BeaconError
 
 DBT_PROJECT_DIR = REPO_ROOT
 DBT_PROFILES_DIR = REPO_ROOT / "dbt_project"
@@ -77,8 +78,6 @@ def ensure_manifest() -> Path:
     definitions outside it, so they need the same guarantee.
     """
     if not DBT_EXECUTABLE.exists():
-        from ingestion.errors import BeaconError
-
         raise BeaconError(f"{DBT_EXECUTABLE} is missing: install Beacon again (make install)")
     manifest = beacon_dbt.manifest_path
     env = dbt_parse_env()
@@ -107,8 +106,6 @@ def ensure_manifest() -> Path:
         env=env,
     )
     if result.returncode != 0:
-        from ingestion.errors import BeaconError
-
         detail = (result.stdout + result.stderr).strip().splitlines()
         raise BeaconError(f"dbt parse failed: {detail[-1] if detail else result.returncode}")
     stamp_file.write_text(stamp)

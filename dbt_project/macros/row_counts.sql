@@ -2,8 +2,9 @@
     build adds the rows its transaction inserted less those it deleted (the transaction's own
     statistics, pg_stat_xact_user_tables). A count(*) of every mart after every run read the
     whole history (~7 s at 10M events). Keyed by the table's oid: a table dbt rebuilt is a new
-    table, whose count starts over (record_row_count). A post-hook of every mart, and again after a model's own
-    post-hooks that change rows: within one transaction it recomputes, never adds twice. -#}
+    table, whose count starts over (record_row_count). A post-hook of every mart, and again
+    after a model's own post-hooks that change rows: within one transaction it recomputes,
+    never adds twice. -#}
 {% macro row_counts_table() %}
     {{ return(beacon.bookkeeping_table('beacon_row_counts')) }}
 {% endmacro %}
@@ -34,6 +35,8 @@ delete from {{ counts }} where not exists (select from pg_class where pg_class.o
 {% endmacro %}
 {% macro postgres__record_row_count(relation, built_anew) -%}
     {%- set counts = beacon.row_counts_table() -%}
+    {#- The count of a table not counted before: what this run inserted, or all of it. -#}
+    {%- set first_count = 'rows_changed' if built_anew else '(select count(*) from ' ~ relation ~ ')' -%}
 do $$
 declare
     rows_changed bigint;
@@ -53,10 +56,7 @@ begin
     else
         insert into {{ counts }} (relid, rows_before, row_count, counted_in)
         select '{{ relation }}'::regclass, total - rows_changed, total, pg_current_xact_id()
-        from (
-            select {% if built_anew %}rows_changed{% else %}count(*){% endif %} as total
-            {%- if not built_anew %} from {{ relation }}{% endif %}
-        ) as counted;
+        from (select {{ first_count }} as total) as counted;
     end if;
 end
 $$

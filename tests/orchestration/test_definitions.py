@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from functools import cached_property
 from pathlib import Path
@@ -115,8 +116,6 @@ def test_dbt_resource_overrides_still_match_dagster_dbt() -> None:
 def test_dbt_runs_as_beacon_dbt_with_its_collector_set() -> None:
     """Builds run dbt through `beacon-dbt` (orchestration/dbt_command.py): dbt's own command
     line, in a process that collects less and not at exit."""
-    import subprocess
-
     from orchestration.definitions import default_resources
     from orchestration.gc_tuning import YOUNG_GENERATION_THRESHOLD
 
