@@ -9,7 +9,13 @@ import psycopg
 import pytest
 
 from ingestion.errors import BeaconError
-from ingestion.postgres import EmbeddedServer, connect, redact, shared_buffers_mb
+from ingestion.postgres import (
+    EmbeddedServer,
+    connect,
+    redact,
+    shared_buffers_mb,
+    wal_buffers_mb,
+)
 from tests.conftest import free_port
 
 
@@ -30,6 +36,13 @@ def test_shared_buffers_are_a_quarter_of_memory_within_bounds(
     assert shared_buffers_mb(int(memory_gb * 2**30)) == expected_mb
 
 
+@pytest.mark.parametrize(("shared_mb", "expected_mb"), [(128, 16), (2048, 128), (6144, 256)])
+def test_wal_buffers_are_a_sixteenth_of_shared_buffers_within_bounds(
+    shared_mb: int, expected_mb: int
+) -> None:
+    assert wal_buffers_mb(shared_mb) == expected_mb
+
+
 def test_embedded_server_starts_reuses_and_stops(tmp_path: Path) -> None:
     server = EmbeddedServer(tmp_path / "home", free_port())
     dsn = server.start()
@@ -44,6 +57,8 @@ def test_embedded_server_starts_reuses_and_stops(tmp_path: Path) -> None:
             # the tuned settings are in force (beacon.conf, rewritten at each start)
             assert conn.execute("show wal_level").fetchone()[0] == "minimal"
             assert shared_buffers_in_mb(conn) == shared_buffers_mb(psutil.virtual_memory().total)
+            wal_mb = wal_buffers_mb(shared_buffers_mb(psutil.virtual_memory().total))
+            assert conn.execute("show wal_buffers").fetchone()[0] == f"{wal_mb}MB"
             assert conn.execute("show wal_compression").fetchone()[0] == "off"
             assert conn.execute("show deadlock_timeout").fetchone()[0] == "100ms"
             # initdb without checksums: reading fresh pages would otherwise log them whole
