@@ -47,6 +47,9 @@ from orchestration.commands.progress import say
 BENCH_DB = "beacon_bench"
 REFERENCE_EVENTS = 1_000_000  # the run whose day size the reference day has
 SLOWEST_NODES = 5  # dbt nodes named in the profile of each build
+# A CPU check this many times another: a different spell of the machine, not the check's own
+# noise (back to back on one spell, checks differ by up to ~1.35x).
+SPEED_DRIFT = 1.4
 BEACON = ["-m", "orchestration.cli"]
 FLOOR_COPY = (
     "COPY bench_floor(payload) FROM STDIN WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')"
@@ -103,11 +106,13 @@ def main(args: argparse.Namespace) -> int:
         )
     profile = {}
     say("whole build (full refresh) ...")
+    cpu_checks = {"full_build": cpu_check_s()}
     full_s, profile["full_build"] = _timed_build(["--full-refresh"], env, dsn)
     say("build with nothing new (fixed overhead) ...")
     fixed_s, profile["fixed_overhead"] = _timed_build([], env, dsn)
     say("one more day: load, then incremental build ...")
     _timed_child(["-m", "ingestion.events", str(work / "next" / "landing")], env)
+    cpu_checks["incremental_build"] = cpu_check_s()
     incremental_s, profile["incremental_build"] = _timed_build([], env, dsn)
     say("a reference day (a 1M run's day of events): load, then incremental build ...")
     _timed_child(["-m", "ingestion.events", str(work / "reference" / "landing")], env)
@@ -134,6 +139,7 @@ def main(args: argparse.Namespace) -> int:
         "profile": profile,
         "machine": _machine(dsn),
         "cpu_check_s": [round(cpu_check_before, 2), round(cpu_check_s(), 2)],
+        "cpu_check_before_s": {step: round(check, 2) for step, check in cpu_checks.items()},
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     args.out.mkdir(parents=True, exist_ok=True)
@@ -181,7 +187,21 @@ def markdown_table(report: dict) -> str:
         f"Machine: {report['machine']}",
         f"CPU check (`sum(range(10**8))` in Python): {before} s before the run, {after} s after",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _speed_drift_warning(report)) + "\n"
+
+
+def _speed_drift_warning(report: dict) -> list[str]:
+    """A line when the machine's speed changed between the two builds a ratio divides: the
+    ratio then mixes two speeds, and a miss may be the machine's, not the build's."""
+    checks = report.get("cpu_check_before_s", {})
+    full, incremental = checks.get("full_build"), checks.get("incremental_build")
+    if not full or not incremental or max(full, incremental) / min(full, incremental) < SPEED_DRIFT:
+        return []
+    return [
+        f"Warning: the machine's speed changed between the whole build (CPU check {full} s "
+        f"before it) and the incremental one ({incremental} s): re-run on a steady spell "
+        "before reading the incremental ratio."
+    ]
 
 
 def cpu_check_s() -> float:

@@ -1,5 +1,6 @@
-"""`beacon bench`'s profile of a build: dbt's own seconds and its slowest nodes, read from the
-newest invocation folder that dagster-dbt left under target/ (a folder of another op ignored)."""
+"""`beacon bench`'s report: the profile of a build (dbt's own seconds and its slowest nodes, read
+from the newest invocation folder that dagster-dbt left under target/, a folder of another op
+ignored) and the table, with its warning when the machine's speed changed mid-run."""
 
 from __future__ import annotations
 
@@ -33,17 +34,31 @@ def test_the_profile_names_the_newest_builds_slowest_nodes(tmp_path: Path) -> No
     assert profile == {"dbt_s": 12.3, "slowest": {"fct_events": 6.0, "fct_sessions": 2.0}}
 
 
-def test_the_table_lists_each_builds_profile() -> None:
-    report = {
+def _report(**checks_before_builds: float) -> dict:
+    return {
         "events": 1000, "floor_events_per_s": 100, "floor_runs_s": [9.8, 10.2],
-        "ingest_events_per_s": 80,
-        "ingest_vs_floor": 0.8, "ingest_peak_rss_mb": 90, "full_build_s": 10.0,
-        "fixed_overhead_s": 3.0, "incremental_build_s": 3.5, "incremental_vs_full": 0.35,
-        "reference_day_events": 10, "incremental_reference_day_s": 3.2, "machine": "m",
-        "profile": {"incremental_build": {"dbt_s": 2.0, "slowest": {"fct_events": 1.1}}},
-        "cpu_check_s": [1.21, 2.4],
+        "ingest_events_per_s": 80, "ingest_vs_floor": 0.8, "ingest_peak_rss_mb": 90,
+        "full_build_s": 10.0, "fixed_overhead_s": 3.0, "incremental_build_s": 4.6,
+        "incremental_vs_full": 0.46, "reference_day_events": 10,
+        "incremental_reference_day_s": 3.2, "machine": "m", "cpu_check_s": [1.31, 2.0],
+        "cpu_check_before_s": checks_before_builds,
     }
+
+
+def test_the_table_lists_each_builds_profile() -> None:
+    report = _report()
+    report["profile"] = {"incremental_build": {"dbt_s": 2.0, "slowest": {"fct_events": 1.1}}}
     table = markdown_table(report)
     assert "- incremental build: dbt 2.0 s; fct_events 1.1" in table
-    assert "1.21 s before the run, 2.4 s after" in table
+    assert "1.31 s before the run, 2.0 s after" in table
     assert "| 100 ev/s | mean of 9.8 s before the loader and 10.2 s after |" in table
+
+
+def test_the_table_warns_when_the_speed_changed_between_the_ratios_builds() -> None:
+    drifted = markdown_table(_report(full_build=1.3, incremental_build=1.95))
+    steady = markdown_table(_report(full_build=1.3, incremental_build=1.6))
+
+    assert "speed changed between the whole build (CPU check 1.3 s before it)" in drifted
+    assert "and the incremental one (1.95 s)" in drifted
+    assert "Warning" not in steady
+    assert "Warning" not in markdown_table(_report())  # reports from before the checks
