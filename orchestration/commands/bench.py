@@ -16,7 +16,9 @@ Steps, all on a scratch database `beacon_bench` of the warehouse server:
 6. a reference day loaded, then an incremental build: the next day's events of one visitor in
    N / 1M, so about the events of a 1M run's day whatever N. Its time at 10M against its time
    at 1M shows whether an incremental run grows with the history (SPEC 8: at most 1.5x).
-Writes `bench/results/latest.json` and prints a Markdown table.
+A CPU check (a fixed Python loop) runs before the run, after it, and right before the two builds
+the incremental ratio divides: the table warns when those two disagree (the machine's spell
+changed between them). Writes `bench/results/latest.json` and prints a Markdown table.
 """
 
 from __future__ import annotations
