@@ -16,9 +16,10 @@ Steps, all on a scratch database `beacon_bench` of the warehouse server:
 6. a reference day loaded, then an incremental build: the next day's events of one visitor in
    N / 1M, so about the events of a 1M run's day whatever N. Its time at 10M against its time
    at 1M shows whether an incremental run grows with the history (SPEC 8: at most 1.5x).
-A CPU check (a fixed Python loop) runs before the run, after it, and right before the two builds
-the incremental ratio divides: the table warns when those two disagree (the machine's spell
-changed between them). Writes `bench/results/latest.json` and prints a Markdown table.
+A CPU check (a fixed Python loop) runs before the run, after it, and right before each timed
+build: the table warns when the checks before the two builds the incremental ratio divides
+disagree (the machine's spell changed between them). Writes `bench/results/latest.json` and
+prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -106,19 +107,22 @@ def main(args: argparse.Namespace) -> int:
             ],
             fb_env,
         )
-    profile = {}
+    # Of each timed build: its seconds, dbt's profile of it, the CPU check just before it.
+    seconds, profile, checks = {}, {}, {}
+
+    def timed_build(name: str, flags: list[str]) -> None:
+        seconds[name], profile[name], checks[name] = _timed_build(flags, env, dsn)
+
     say("whole build (full refresh) ...")
-    cpu_checks = {"full_build": cpu_check_s()}
-    full_s, profile["full_build"] = _timed_build(["--full-refresh"], env, dsn)
+    timed_build("full_build", ["--full-refresh"])
     say("build with nothing new (fixed overhead) ...")
-    fixed_s, profile["fixed_overhead"] = _timed_build([], env, dsn)
+    timed_build("fixed_overhead", [])
     say("one more day: load, then incremental build ...")
     _timed_child(["-m", "ingestion.events", str(work / "next" / "landing")], env)
-    cpu_checks["incremental_build"] = cpu_check_s()
-    incremental_s, profile["incremental_build"] = _timed_build([], env, dsn)
+    timed_build("incremental_build", [])
     say("a reference day (a 1M run's day of events): load, then incremental build ...")
     _timed_child(["-m", "ingestion.events", str(work / "reference" / "landing")], env)
-    reference_s, profile["incremental_reference_day"] = _timed_build([], env, dsn)
+    timed_build("incremental_reference_day", [])
 
     report = {
         "events": args.events,
@@ -132,16 +136,16 @@ def main(args: argparse.Namespace) -> int:
         "ingest_events_per_s": round(lines / ingest_s),
         "ingest_vs_floor": round((lines / ingest_s) / (floor_lines / floor_s), 3),
         "ingest_peak_rss_mb": round(peak_mb),
-        "full_build_s": round(full_s, 2),
-        "fixed_overhead_s": round(fixed_s, 2),
-        "incremental_build_s": round(incremental_s, 2),
-        "incremental_vs_full": round(incremental_s / full_s, 3),
+        "full_build_s": round(seconds["full_build"], 2),
+        "fixed_overhead_s": round(seconds["fixed_overhead"], 2),
+        "incremental_build_s": round(seconds["incremental_build"], 2),
+        "incremental_vs_full": round(seconds["incremental_build"] / seconds["full_build"], 3),
         "reference_day_events": _count_lines_under(work / "reference" / "landing"),
-        "incremental_reference_day_s": round(reference_s, 2),
+        "incremental_reference_day_s": round(seconds["incremental_reference_day"], 2),
         "profile": profile,
         "machine": _machine(dsn),
         "cpu_check_s": [round(cpu_check_before, 2), round(cpu_check_s(), 2)],
-        "cpu_check_before_s": {step: round(check, 2) for step, check in cpu_checks.items()},
+        "cpu_check_before_s": {build: round(check, 2) for build, check in checks.items()},
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     args.out.mkdir(parents=True, exist_ok=True)
@@ -314,11 +318,13 @@ def _jsonb_accepts(line: bytes) -> bool:
     return "\\u0000" not in text and bool(text.strip())
 
 
-def _timed_build(flags: list[str], env: dict[str, str], dsn: str) -> tuple[float, dict]:
-    """`beacon build FLAGS` on a settled database: its seconds and dbt's profile of it."""
+def _timed_build(flags: list[str], env: dict[str, str], dsn: str) -> tuple[float, dict, float]:
+    """`beacon build FLAGS` on a settled database: its seconds, dbt's profile of it, and the CPU
+    check taken just before it (after the settling, which has its own pace)."""
     _settle(dsn, vacuum=True)
+    check = cpu_check_s()
     seconds, _ = _timed_child(BEACON + ["build", *flags], env)
-    return seconds, last_dbt_profile()
+    return seconds, last_dbt_profile(), check
 
 
 def _settle(dsn: str, vacuum: bool = False) -> None:
