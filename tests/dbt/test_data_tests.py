@@ -86,3 +86,36 @@ def test_an_earlier_copy_of_a_new_event_is_caught(second_load_built: BuiltWareho
     assert built.rows("select * from staging.assert_every_event_is_modelled") == [
         (project_id, message_id, 2)
     ]
+
+
+def test_an_event_without_its_session_is_caught_among_the_rows_written_since(
+    second_load_built: BuiltWarehouse,
+) -> None:
+    """assert_events_belong_to_sessions pairs the events and sessions written since its last
+    pass: a session of the first load deleted goes unseen (checked then), one of the second load
+    is reported with its events."""
+    built = second_load_built
+    belong = ("test", "--select", "assert_events_belong_to_sessions", "--store-failures")
+    [(second_load_at,)] = built.rows(
+        "select max(visitor_loaded_at) from marts.fct_sessions where visitor_loaded_at > now()"
+    )
+    with built.connection() as conn:
+        conn.execute(
+            "delete from marts.fct_sessions where ctid = (select ctid from marts.fct_sessions"
+            " where visitor_loaded_at < now() order by session_id limit 1)"
+        )
+    built.dbt(*belong)
+    with built.connection() as conn:
+        session_id = conn.execute(
+            "delete from marts.fct_sessions where ctid = (select ctid from marts.fct_sessions"
+            " where visitor_loaded_at = %s order by session_id limit 1) returning session_id",
+            (second_load_at,),
+        ).fetchone()[0]
+    [(events,)] = built.rows(
+        "select count(*) from marts.fct_events where session_id = %s", (session_id,)
+    )
+    with pytest.raises(DbtFailed, match="Got 1 result"):
+        built.dbt(*belong)
+    assert built.rows("select * from staging.assert_events_belong_to_sessions") == [
+        (session_id, events)
+    ]
