@@ -146,3 +146,13 @@ delete from {{ marks }} where test_id = 'run:{{ invocation_id }}'
 {% macro postgres__timestamp_iso(column) -%}
     to_char({{ column }} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
 {%- endmacro %}
+
+{#- Called at the top of a singular data test over fct_events: the test depends on
+    fct_funnel_daily as well, a mart none of the others descend from, so that it runs beside
+    the marts after fct_events instead of holding them back. dbt build makes a node wait for a
+    test only when the node descends from everything the test reads; a failure still fails the
+    run. (At 10M events, on a slow spell, the two such tests held up fct_events' children
+    2.4 s and 2.8 s.) -#}
+{% macro holds_up_no_mart() -%}
+    -- depends_on: {{ ref('fct_funnel_daily') }}
+{%- endmacro %}

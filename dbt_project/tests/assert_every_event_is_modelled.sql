@@ -1,10 +1,7 @@
 -- Nothing dropped, nothing doubled: every raw event is in fct_events or int_identifies once.
 -- The models may hold more: raw events that retention (SPEC 4) deleted stay in what incremental
 -- runs derived from them (docs: raw_event_retention).
--- It depends on fct_funnel_daily as well, so that the marts after fct_events do not wait for it
--- (dbt build holds a node back for a test only when the node descends from everything the test
--- reads): at 10M events it held up fct_events' children 0.65 s. A failure still fails the run.
--- depends_on: {{ ref('fct_funnel_daily') }}
+{{ beacon.holds_up_no_mart() }}
 {%- set since = beacon.verified_since(model) %}
 {% if since is none %}
 -- Every row (a full refresh, the first run, the data_tests_check_every_row var): the counts per
