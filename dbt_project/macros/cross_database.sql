@@ -166,15 +166,3 @@
     {{ return(adapter.dispatch('empty_json_array', 'beacon')()) }}
 {% endmacro %}
 {% macro postgres__empty_json_array() %}cast('[]' as jsonb){% endmacro %}
-
-{#- A hash of a row's values (nulls distinguished from empty strings), to tell changed rows, as
-    text. PostgreSQL: the 64-bit hash of the record, from each column's own hash function; an md5
-    of the record's text spent most of its time formatting timestamps (at 10M events 2M sessions:
-    6.8 s against 2.2 s). Every column's type needs an extended hash function: json has none
-    (jsonb has). A table fingerprinted by md5 before counts every row as changed once. -#}
-{% macro row_fingerprint(columns) %}
-    {{ return(adapter.dispatch('row_fingerprint', 'beacon')(columns)) }}
-{% endmacro %}
-{% macro postgres__row_fingerprint(columns) -%}
-    cast(hash_record_extended(row({{ columns | join(', ') }}), 0) as text)
-{%- endmacro %}

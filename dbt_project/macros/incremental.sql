@@ -49,10 +49,11 @@
 {%- endmacro %}
 
 {#- The rows of `rows` (a CTE of whole re-derived visitors) with `changed_at`: the
-    visitor_loaded_at with which each last changed. A row whose `key_columns` and
-    `compared_columns` all equal a row the model built before keeps that row's changed_at, so
-    downstream marts recompute only what did change, not every day of every returning visitor.
-    Rows of a table built before it had changed_at count as changed. -#}
+    visitor_loaded_at with which each last changed. A row whose `key_columns` equal a row the
+    model built before, and whose `compared_columns` are not distinct from that row's (two nulls
+    match), keeps that row's changed_at, so downstream marts recompute only what did change, not
+    every day of every returning visitor. Rows of a table built before it had changed_at count
+    as changed. -#}
 {% macro with_changed_at(rows, key_columns, compared_columns) -%}
     {%- if is_incremental() and beacon.has_column(this, 'changed_at') -%}
     {%- set matched = key_columns + compared_columns -%}
@@ -65,7 +66,9 @@
     select {{ rows }}.*, coalesce(previous_rows.changed_at, {{ rows }}.visitor_loaded_at) as changed_at
     from {{ rows }}
     left join previous_rows
-        on {% for column in matched %}{{ rows }}.{{ column }} = previous_rows.{{ column }}{% if not loop.last %}
+        on {% for column in matched -%}
+        {{ rows }}.{{ column }} {{ '=' if column in key_columns else 'is not distinct from' }} previous_rows.{{ column }}
+        {%- if not loop.last %}
         and {% endif %}{% endfor %}
     {%- else -%}
     select {{ rows }}.*, {{ rows }}.visitor_loaded_at as changed_at

@@ -25,7 +25,7 @@ INCREMENTAL_COPY = "incremental_result"
 # `dbt build` arguments that build the models and seeds without running any test.
 MODELS_ONLY = ("--exclude", "resource_type:test", "resource_type:unit_test")
 # Intermediate tables whose incremental state the tests inspect too.
-INTERMEDIATE = ["int_sessions_fingerprinted", "int_funnel_steps_reached"]
+INTERMEDIATE = ["int_funnel_steps_reached"]
 
 
 @dataclass

@@ -1,4 +1,3 @@
--- depends_on: {{ ref('int_sessions_fingerprinted') }}
 {{
     config(
         materialized='incremental',
@@ -13,7 +12,7 @@
 }}
 
 {#- Incremental: recompute the days of the sessions that changed since the last run
-    (int_sessions_fingerprinted). A session that disappeared (merged into another by a late
+    (fct_sessions.changed_at). A session that disappeared (merged into another by a late
     event) started inside the span of the session it merged into, so the days between each
     changed session's start and end dates cover it; a day left with no session at all is deleted
     by the post-hook. Days whose sessions were only re-derived unchanged keep their row, with the
@@ -32,7 +31,8 @@ with
 {%- set watermark = beacon.incremental_watermark('visitor_loaded_at') %}
 rederived_sessions as (
 
-    select * from {{ ref('int_sessions_fingerprinted') }}
+    select project_id, started_date, ended_date, visitor_loaded_at, changed_at
+    from {{ ref('fct_sessions') }}
     where visitor_loaded_at > {{ watermark }}
 
 ),

@@ -18,9 +18,22 @@
     session_started_at, event_at, message_id): each session's events in a row, in time order,
     and the table stored in that order, so the sessions are aggregated as they come, without
     sorting 10M wide rows (read_in_index_order). The sessions come out by visitor, the order of
-    the first index, through which the planner has dim_visitors read them too. -#}
+    the first index, through which the planner has dim_visitors read them too.
+    changed_at: a re-derived session equal in every column to the row built before keeps its
+    changed_at, so fct_daily_rollups recomputes only the days of sessions that did change (a
+    returning visitor's old sessions are re-derived too, and mostly come out the same). -#}
 
 {%- set timeline = 'event_at, message_id' -%}
+{%- set session_key = ['project_id', 'anonymous_id', 'session_id'] -%}
+{#- Compared for changed_at: every column the table has but the key and the watermarks. -#}
+{%- set compared_columns = [] -%}
+{%- if execute and is_incremental() -%}
+    {%- for column in adapter.get_columns_in_relation(this) -%}
+        {%- if column.name not in session_key + ['visitor_loaded_at', 'changed_at'] -%}
+            {%- do compared_columns.append(column.name) -%}
+        {%- endif -%}
+    {%- endfor -%}
+{%- endif -%}
 {#- Attribution and device: the session's first event's (SPEC 5.1), its one is_session_start
     row. -#}
 {%- set start_columns = [
@@ -85,7 +98,7 @@ sessions_aggregated as (
 
 ),
 
-final as (
+sessions as (
 
     select
         project_id,
@@ -135,6 +148,12 @@ final as (
         visitor_loaded_at
 
     from sessions_aggregated
+
+),
+
+final as (
+
+    {{ beacon.with_changed_at('sessions', session_key, compared_columns) }}
 
 )
 
