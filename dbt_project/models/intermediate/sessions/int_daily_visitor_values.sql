@@ -16,7 +16,12 @@
     rows of fct_events (at 10M events a recomputed day read ~100 MB there). Bots are kept, flagged,
     so that a visitor turning out a bot replaces its rows (delete+insert by visitor). No index on
     the day: recomputed days are spread over the history, so reading them is a scan of this
-    narrow table either way, and at 10M events its build cost 11 s. -#}
+    narrow table either way, and at 10M events its build cost 11 s.
+    Its name sorts before int_funnel_steps_reached's on purpose: dbt queues nodes for its threads
+    as they become ready, those ready together by depth and then by name, and fct_daily_rollups,
+    the longest node of an incremental build after fct_sessions, waits for this model, not for
+    the funnels (at 10M events, named int_visitor_day_values, it ran after the funnels and the
+    rollups started 2 s late). -#}
 
 with
 

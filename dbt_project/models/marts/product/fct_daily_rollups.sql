@@ -109,13 +109,13 @@ sessions as (
 
 ),
 
--- Page views and CTA clicks counted per visitor and day (int_visitor_day_values), not the
+-- Page views and CTA clicks counted per visitor and day (int_daily_visitor_values), not the
 -- day's wide rows of fct_events.
 human_values as (
 
     select day_values.project_id, day_values.session_date, day_values.value_kind,
            day_values.value, day_values.events
-    from {{ ref('int_visitor_day_values') }} as day_values
+    from {{ ref('int_daily_visitor_values') }} as day_values
     where not day_values.is_bot
     {% if is_incremental() %}
         and (day_values.project_id, day_values.session_date) in (select project_id, day from affected_days)
