@@ -41,7 +41,8 @@ changed_sessions as (
 
     select project_id, started_date, ended_date
     from rederived_sessions
-    where changed_at > {{ watermark }}
+    -- null: a session written before fct_sessions had changed_at, counted as changed
+    where coalesce(changed_at, visitor_loaded_at) > {{ watermark }}
 
 ),
 

@@ -25,11 +25,13 @@
 
 {%- set timeline = 'event_at, message_id' -%}
 {%- set session_key = ['project_id', 'anonymous_id', 'session_id'] -%}
-{#- Compared for changed_at: every column the table has but the key and the watermarks. -#}
+{#- Compared for changed_at: every column of the model (its contract) that the table has too,
+    but the key and the watermarks. -#}
 {%- set compared_columns = [] -%}
 {%- if execute and is_incremental() -%}
     {%- for column in adapter.get_columns_in_relation(this) -%}
-        {%- if column.name not in session_key + ['visitor_loaded_at', 'changed_at'] -%}
+        {%- if column.name in model.columns
+            and column.name not in session_key + ['visitor_loaded_at', 'changed_at'] -%}
             {%- do compared_columns.append(column.name) -%}
         {%- endif -%}
     {%- endfor -%}
